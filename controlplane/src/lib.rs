@@ -1,0 +1,1 @@
+//! vrouter control plane (protocols, RIB, FIB builder) — see DESIGN.md.

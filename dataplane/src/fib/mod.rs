@@ -1,0 +1,12 @@
+//! The forwarding information base: longest-prefix match for IPv4 and IPv6
+//! onto route targets, next-hop groups with tiers and resilient hashing,
+//! per-next-hop liveness, and lock-free publication to the dataplane.
+
+pub mod flow_hash;
+pub mod group;
+pub mod liveness;
+pub mod lpm;
+pub mod nexthop;
+pub mod prefix_set;
+pub mod resilient;
+pub mod synthetic;

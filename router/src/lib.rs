@@ -1,0 +1,1 @@
+//! vrouterd: config, management API, thread wiring.
