@@ -1,1 +1,36 @@
-fn main() {}
+//! `vrperf`: vrouter's benchmark harness. Each subcommand is one
+//! measurement; this file only dispatches.
+
+mod raw_forwarder;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "vrperf", version, about = "Benchmarks for vrouter")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Forward between two interfaces over AF_XDP with nothing but a MAC
+    /// and TTL rewrite: the I/O ceiling the router is measured against.
+    RawForward(raw_forwarder::RawForwardArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.cmd {
+        Command::RawForward(args) => raw_forwarder::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("vrperf: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,5 @@
-//! vrouterd: config, management API, thread wiring.
+//! vrouterd: the daemon that wires the dataplane and the control plane
+//! together. For now it carries the in-memory demo of the pipeline; the
+//! config model, management API and thread wiring follow (see DESIGN.md).
+
+pub mod demo;

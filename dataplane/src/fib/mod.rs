@@ -8,5 +8,16 @@ pub mod liveness;
 pub mod lpm;
 pub mod nexthop;
 pub mod prefix_set;
+pub mod publish;
 pub mod resilient;
+pub mod snapshot;
 pub mod synthetic;
+pub mod target;
+
+pub use flow_hash::FlowHasher;
+pub use group::{GroupError, Member, NextHopGroup, Selected};
+pub use liveness::Liveness;
+pub use nexthop::{NextHop, NextHopId};
+pub use publish::{FibConfig, FibError, FibGuard, FibReader, FibReaderFactory, FibWriter};
+pub use snapshot::FibSnapshot;
+pub use target::{GroupId, RouteTarget};

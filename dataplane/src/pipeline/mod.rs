@@ -1,1 +1,18 @@
-//! The run-to-completion forwarding pipeline.
+//! The run-to-completion forwarding pipeline of a dataplane core.
+
+pub mod classify;
+pub mod core_loop;
+pub mod counters;
+pub mod forwarder;
+pub mod fragment;
+pub mod icmp_error;
+pub mod neighbor_wait;
+pub mod output;
+pub mod port_table;
+pub mod rate_limit;
+
+pub use core_loop::DataplaneCore;
+pub use counters::{CoreCounters, DropReason, PuntClass};
+pub use forwarder::{Forwarder, ForwarderConfig};
+pub use output::{BurstOutput, Punted};
+pub use port_table::PortConfig;

@@ -160,6 +160,35 @@ impl FramePool {
         Some(frame)
     }
 
+    /// Copies `len` bytes from `src_frame`'s byte `src_offset` into
+    /// `dst_frame`'s writable space at `dst_offset`. `false` (nothing
+    /// copied) if either range leaves its frame.
+    pub fn copy_between(
+        &mut self,
+        src_frame: Frame,
+        src_offset: usize,
+        dst_frame: Frame,
+        dst_offset: usize,
+        len: usize,
+    ) -> bool {
+        let (src_start, src_end) = self.span(src_frame);
+        let src_from = src_start.saturating_add(src_offset);
+        let src_to = src_from.saturating_add(len);
+        let dst_chunk_end = self
+            .base
+            .saturating_add(((dst_frame.addr | (self.frame_size as u64 - 1)) + 1) as usize);
+        let dst_from = self
+            .base
+            .saturating_add(dst_frame.addr as usize)
+            .saturating_add(dst_offset);
+        let dst_to = dst_from.saturating_add(len);
+        if src_to > src_end || dst_to > dst_chunk_end || dst_to > self.region.len() {
+            return false;
+        }
+        self.region.copy_within(src_from..src_to, dst_from);
+        true
+    }
+
     /// Start and length of the page-aligned region, for registering it with
     /// the kernel as a UMEM. The pool must outlive every socket using it.
     pub fn region_mut(&mut self) -> (*mut u8, usize) {

@@ -101,7 +101,13 @@ mod tests {
         assert_eq!(burst.len(), 2);
         assert_eq!(pool.available(), 6);
         let out = port.tx_burst(&mut pool, &mut burst);
-        assert_eq!(out, TxOutcome { sent: 2, dropped: 0 });
+        assert_eq!(
+            out,
+            TxOutcome {
+                sent: 2,
+                dropped: 0
+            }
+        );
         assert!(burst.is_empty());
         assert_eq!(pool.available(), 8);
         assert_eq!(port.take_sent(), vec![vec![1, 2, 3, 4], vec![5, 6]]);
@@ -115,7 +121,13 @@ mod tests {
         burst.push(pool.alloc_copy(&[1]).unwrap());
         burst.push(pool.alloc_copy(&[2]).unwrap());
         let out = port.tx_burst(&mut pool, &mut burst);
-        assert_eq!(out, TxOutcome { sent: 1, dropped: 1 });
+        assert_eq!(
+            out,
+            TxOutcome {
+                sent: 1,
+                dropped: 1
+            }
+        );
         assert_eq!(pool.available(), 4);
     }
 

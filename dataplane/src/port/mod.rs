@@ -7,6 +7,7 @@
 //! backend ([`memory`]) follows the same rules, so what the tests and
 //! benchmarks exercise is the code the AF_XDP backend runs.
 
+pub mod afxdp;
 pub mod frame_pool;
 pub mod memory;
 

@@ -1,0 +1,187 @@
+//! Stage 1 of the pipeline: parse and validate a frame's Ethernet and IP
+//! headers and decide what kind of work it needs: punt, drop, or a route
+//! lookup. Nothing here reads the FIB.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::fib::FlowHasher;
+use crate::packet::ethernet::{EtherType, EthernetFrame};
+use crate::packet::ip_protocol::IpProtocol;
+use crate::packet::ipv4::Ipv4Packet;
+use crate::packet::ipv6::Ipv6Packet;
+use crate::packet::{MacAddr, transport_ports};
+
+use super::counters::{DropReason, PuntClass};
+
+/// Offset of the IP header: untagged Ethernet.
+pub const L3_OFFSET: usize = 14;
+
+/// What a frame needs after stage 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Drop(DropReason),
+    Punt(PuntClass),
+    /// Needs a route lookup for this destination.
+    RouteV4 {
+        dst: u32,
+        hash: u32,
+    },
+    RouteV6 {
+        dst: u128,
+        hash: u32,
+    },
+}
+
+/// Classifies one frame received on a port whose MAC is `port_mac`.
+#[inline]
+pub fn classify(frame: &[u8], port_mac: MacAddr, hasher: &FlowHasher) -> Verdict {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return Verdict::Drop(DropReason::FrameTooShort);
+    };
+    let dst_mac = eth.dst_addr();
+    let l2_group = dst_mac.is_multicast();
+    if !l2_group && dst_mac != port_mac {
+        return Verdict::Drop(DropReason::NotOurMac);
+    }
+    match eth.ethertype() {
+        EtherType::Ipv4 => classify_v4(eth.payload(), l2_group, hasher),
+        EtherType::Ipv6 => classify_v6(eth.payload(), l2_group, hasher),
+        EtherType::Arp => Verdict::Punt(PuntClass::Arp),
+        EtherType::Vlan | EtherType::QinQ => Verdict::Drop(DropReason::VlanNotConfigured),
+        _ => Verdict::Punt(PuntClass::Other),
+    }
+}
+
+fn classify_v4(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
+    let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
+        return Verdict::Drop(DropReason::Ipv4HeaderInvalid);
+    };
+    if !ip.verify_checksum() {
+        return Verdict::Drop(DropReason::Ipv4BadChecksum);
+    }
+    let dst = ip.dst_addr();
+    if dst.is_multicast() || dst.is_broadcast() {
+        return Verdict::Punt(punt_class_v4(&ip));
+    }
+    // RFC 1812 §5.3.4: a unicast IP packet that came as a link-layer
+    // broadcast or multicast is not forwarded.
+    if l2_group {
+        return Verdict::Drop(DropReason::NotOurMac);
+    }
+    if martian_v4_destination(dst) {
+        return Verdict::Drop(DropReason::MartianDestination);
+    }
+    let src = ip.src_addr();
+    if martian_v4_source(src) {
+        return Verdict::Drop(DropReason::MartianSource);
+    }
+    let protocol = ip.protocol();
+    let (sport, dport) = if ip.frag_offset() == 0 {
+        transport_ports(protocol, ip.payload()).unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
+    let dst = u32::from(dst);
+    let hash = hasher.hash_v4(u32::from(src), dst, protocol.into(), sport, dport);
+    Verdict::RouteV4 { dst, hash }
+}
+
+fn classify_v6(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
+    let Ok(ip) = Ipv6Packet::new_checked(bytes) else {
+        return Verdict::Drop(DropReason::Ipv6HeaderInvalid);
+    };
+    let dst = ip.dst_addr();
+    let src = ip.src_addr();
+    if src.is_multicast() || src.is_loopback() {
+        return Verdict::Drop(DropReason::MartianSource);
+    }
+    if dst.is_multicast() || is_link_local(&dst) {
+        return Verdict::Punt(punt_class_v6(&ip, bytes));
+    }
+    if l2_group {
+        return Verdict::Drop(DropReason::NotOurMac);
+    }
+    if dst.is_unspecified() || dst.is_loopback() {
+        return Verdict::Drop(DropReason::MartianDestination);
+    }
+    let (protocol, sport, dport) = v6_flow(&ip, bytes);
+    let dst = u128::from(dst);
+    let hash = hasher.hash_v6(u128::from(src), dst, protocol, sport, dport);
+    Verdict::RouteV6 { dst, hash }
+}
+
+/// Protocol and ports for hashing; the common case (TCP/UDP right after
+/// the fixed header) without walking extension headers.
+#[inline]
+fn v6_flow(ip: &Ipv6Packet<&[u8]>, bytes: &[u8]) -> (u8, u16, u16) {
+    let next = ip.next_header();
+    if matches!(next, IpProtocol::Tcp | IpProtocol::Udp) {
+        let (s, d) = transport_ports(next, ip.payload()).unwrap_or((0, 0));
+        return (next.into(), s, d);
+    }
+    match ip.upper_layer() {
+        Ok(ul) if ul.fragment.is_none_or(|f| f.offset == 0) => {
+            let l4 = bytes.get(ul.offset..).unwrap_or(&[]);
+            let (s, d) = transport_ports(ul.protocol, l4).unwrap_or((0, 0));
+            (ul.protocol.into(), s, d)
+        }
+        Ok(ul) => (ul.protocol.into(), 0, 0),
+        Err(_) => (next.into(), 0, 0),
+    }
+}
+
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// RFC 1812 §5.3.7: never forward to 0/8, 127/8 or class E (240/4, other
+/// than the limited broadcast handled before).
+pub fn martian_v4_destination(a: Ipv4Addr) -> bool {
+    let first = a.octets()[0];
+    first == 0 || first == 127 || first >= 240
+}
+
+/// RFC 1812 §5.3.7: 0/8, 127/8, class D and E sources are invalid.
+pub fn martian_v4_source(a: Ipv4Addr) -> bool {
+    let first = a.octets()[0];
+    first == 0 || first == 127 || first >= 224
+}
+
+/// Which control-plane queue a packet for the router itself belongs to.
+pub fn punt_class_v4<T: AsRef<[u8]>>(ip: &Ipv4Packet<T>) -> PuntClass {
+    match ip.protocol() {
+        IpProtocol::Ospf => PuntClass::Ospf,
+        IpProtocol::Vrrp => PuntClass::Vrrp,
+        IpProtocol::Udp if is_bfd_port(ip.payload()) => PuntClass::Bfd,
+        _ if ip.dst_addr().is_multicast() || ip.dst_addr().is_broadcast() => PuntClass::LinkLocal,
+        _ => PuntClass::Local,
+    }
+}
+
+/// Which control-plane queue an IPv6 packet for the router belongs to.
+/// `bytes` is the packet from its IPv6 header on.
+pub fn punt_class_v6(ip: &Ipv6Packet<&[u8]>, bytes: &[u8]) -> PuntClass {
+    let (protocol, l4) = match ip.upper_layer() {
+        Ok(ul) if ul.fragment.is_none_or(|f| f.offset == 0) => {
+            (ul.protocol, bytes.get(ul.offset..).unwrap_or(&[]))
+        }
+        _ => (ip.next_header(), &[][..]),
+    };
+    match protocol {
+        // RS, RA, NS, NA, redirect (RFC 4861 §4).
+        IpProtocol::Icmpv6 if matches!(l4.first(), Some(133..=137)) => PuntClass::NeighborDiscovery,
+        IpProtocol::Ospf => PuntClass::Ospf,
+        IpProtocol::Vrrp => PuntClass::Vrrp,
+        IpProtocol::Udp if is_bfd_port(l4) => PuntClass::Bfd,
+        _ if ip.dst_addr().is_multicast() || is_link_local(&ip.dst_addr()) => PuntClass::LinkLocal,
+        _ => PuntClass::Local,
+    }
+}
+
+/// BFD control (3784, RFC 5881), multihop (4784, RFC 5883) or echo (3785).
+fn is_bfd_port(udp: &[u8]) -> bool {
+    matches!(
+        transport_ports(IpProtocol::Udp, udp),
+        Some((_, 3784 | 3785 | 4784))
+    )
+}

@@ -1,0 +1,93 @@
+//! One dataplane core: its frame pool, the ports it polls and its
+//! forwarder. [`DataplaneCore::poll`] is one turn of the run-to-completion
+//! loop — receive a burst per port, process it fully, transmit — and
+//! holds the FIB only while a burst is in flight, which is the quiescent
+//! point the FIB writer waits for.
+
+use crate::port::{Burst, FramePool, PortId, PortIo};
+
+use super::forwarder::Forwarder;
+use super::output::{BurstOutput, Punted};
+
+/// What one [`DataplaneCore::poll`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollStats {
+    pub received: u32,
+    pub transmitted: u32,
+}
+
+/// A dataplane core: the state one pinned thread owns and loops over.
+pub struct DataplaneCore<P: PortIo> {
+    pub pool: FramePool,
+    pub forwarder: Forwarder,
+    /// `ports[i]` is the I/O of the forwarder's port `i`.
+    pub ports: Vec<P>,
+    pub output: BurstOutput,
+    burst: Burst,
+}
+
+impl<P: PortIo> DataplaneCore<P> {
+    pub fn new(
+        pool: FramePool,
+        forwarder: Forwarder,
+        ports: Vec<P>,
+        tx_queue_len: usize,
+        punt_queue_len: usize,
+    ) -> Self {
+        let output = BurstOutput::new(ports.len(), tx_queue_len, punt_queue_len);
+        Self {
+            pool,
+            forwarder,
+            ports,
+            output,
+            burst: Burst::new(),
+        }
+    }
+
+    /// One turn of the loop. Punted frames stay in `self.output` for the
+    /// caller to take with [`DataplaneCore::drain_punted`].
+    pub fn poll(&mut self, now_ns: u64) -> PollStats {
+        let mut stats = PollStats::default();
+        for (i, io) in self.ports.iter_mut().enumerate() {
+            self.burst.clear();
+            io.rx_burst(&mut self.pool, &mut self.burst);
+            if self.burst.is_empty() {
+                continue;
+            }
+            stats.received += self.burst.len() as u32;
+            self.forwarder.process_burst(
+                i as PortId,
+                &mut self.burst,
+                &mut self.pool,
+                &mut self.output,
+                now_ns,
+            );
+        }
+        stats.transmitted = self.flush();
+        self.forwarder.expire_waiting(now_ns, &mut self.pool);
+        stats
+    }
+
+    /// Transmits everything queued; returns the frames sent.
+    pub fn flush(&mut self) -> u32 {
+        let mut sent = 0;
+        for (i, io) in self.ports.iter_mut().enumerate() {
+            let port = i as PortId;
+            if self.output.tx_queue(port).is_empty() {
+                continue;
+            }
+            let outcome = self.output.flush_port(port, io, &mut self.pool);
+            self.forwarder.record_tx(port, outcome);
+            sent += outcome.sent;
+        }
+        sent
+    }
+
+    /// Hands each punted frame and its bytes to `sink`, then frees it.
+    pub fn drain_punted(&mut self, mut sink: impl FnMut(&Punted, &[u8])) {
+        for p in self.output.drain_punt() {
+            sink(&p, self.pool.data(p.frame));
+            self.pool.free(p.frame.addr);
+        }
+    }
+}

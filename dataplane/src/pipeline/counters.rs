@@ -1,0 +1,205 @@
+//! Per-core counters: plain integers written by one core only and summed by
+//! whoever reads them. Each is an `AtomicU64` updated with a relaxed
+//! load + store (not a read-modify-write): with a single writer that is a
+//! plain `mov` on x86, and readers on other threads still see whole values.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A counter with exactly one writing thread.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    pub fn add(&self, n: u64) {
+        let v = self.0.load(Ordering::Relaxed);
+        self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+macro_rules! reasons {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $label:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Stable snake_case name, used in metrics and `--json`.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label,)* }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// Why the dataplane dropped a packet. Every drop has exactly one.
+    DropReason {
+        /// Shorter than an Ethernet header.
+        FrameTooShort => "frame_too_short",
+        /// Unicast to a MAC that is not the receiving port's.
+        NotOurMac => "not_our_mac",
+        /// 802.1Q/802.1ad tagged, and the port has no such VLAN.
+        VlanNotConfigured => "vlan_not_configured",
+        /// IPv4 header invalid: version, header or total length (RFC 1812 §5.2.2).
+        Ipv4HeaderInvalid => "ipv4_header_invalid",
+        /// IPv4 header checksum wrong (RFC 1812 §5.2.2).
+        Ipv4BadChecksum => "ipv4_bad_checksum",
+        /// IPv6 header invalid: version or payload length (RFC 8200 §3).
+        Ipv6HeaderInvalid => "ipv6_header_invalid",
+        /// Source that must never appear on the wire (RFC 1812 §5.3.7, RFC 4291 §2.5.2).
+        MartianSource => "martian_source",
+        /// Destination that must never be forwarded (RFC 1812 §5.3.7).
+        MartianDestination => "martian_destination",
+        /// TTL or hop limit would reach 0 (RFC 1812 §5.3.1, RFC 8200 §3).
+        TtlExpired => "ttl_expired",
+        /// No route matched.
+        NoRoute => "no_route",
+        /// A blackhole route matched.
+        Blackhole => "blackhole",
+        /// A reject route matched.
+        Unreachable => "unreachable_route",
+        /// Every tier of the route's next-hop group is down.
+        NoLiveNextHop => "no_live_nexthop",
+        /// The FIB names a group or next hop it does not hold.
+        FibInconsistent => "fib_inconsistent",
+        /// Larger than the egress MTU and may not be fragmented.
+        MtuExceeded => "mtu_exceeded",
+        /// IPv6 with a link-local source leaving its link (RFC 4291 §2.5.6).
+        SourceBeyondScope => "source_beyond_scope",
+        /// Fragmentation was needed but failed (bad options, no buffers).
+        FragmentationFailed => "fragmentation_failed",
+        /// The queue of packets waiting for ARP/ND was full.
+        NeighborQueueFull => "neighbor_queue_full",
+        /// Waited for ARP/ND longer than allowed.
+        NeighborTimeout => "neighbor_timeout",
+        /// The queue to the host/control plane was full.
+        PuntQueueFull => "punt_queue_full",
+        /// The egress port's transmit queue was full.
+        TxQueueFull => "tx_queue_full",
+        /// The egress port does not exist on this core.
+        NoSuchPort => "no_such_port",
+        /// No free frame to build a packet in.
+        NoBuffer => "no_buffer",
+    }
+}
+
+reasons! {
+    /// Why a frame goes to the host side or control plane instead of out.
+    PuntClass {
+        Arp => "arp",
+        NeighborDiscovery => "nd",
+        Ospf => "ospf",
+        Vrrp => "vrrp",
+        Bfd => "bfd",
+        /// Unicast to one of the router's addresses.
+        Local => "local",
+        /// Multicast/broadcast the router listens to, link-local traffic.
+        LinkLocal => "link_local",
+        /// Anything else for the host (other ethertypes).
+        Other => "other",
+    }
+}
+
+/// Counters of one port as seen by one core.
+#[derive(Debug, Default)]
+pub struct PortCounters {
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+    pub tx_dropped: Counter,
+}
+
+/// Everything one dataplane core counts.
+#[derive(Debug)]
+pub struct CoreCounters {
+    pub ports: Vec<PortCounters>,
+    pub drops: [Counter; DropReason::COUNT],
+    pub punts: [Counter; PuntClass::COUNT],
+    pub forwarded: Counter,
+    pub icmp_errors_sent: Counter,
+    pub icmp_errors_rate_limited: Counter,
+    pub fragments_sent: Counter,
+    pub neighbor_queued: Counter,
+    pub bursts: Counter,
+}
+
+impl CoreCounters {
+    pub fn new(ports: usize) -> Self {
+        Self {
+            ports: (0..ports).map(|_| PortCounters::default()).collect(),
+            drops: std::array::from_fn(|_| Counter::default()),
+            punts: std::array::from_fn(|_| Counter::default()),
+            forwarded: Counter::default(),
+            icmp_errors_sent: Counter::default(),
+            icmp_errors_rate_limited: Counter::default(),
+            fragments_sent: Counter::default(),
+            neighbor_queued: Counter::default(),
+            bursts: Counter::default(),
+        }
+    }
+
+    #[inline]
+    pub fn count_drop(&self, reason: DropReason) {
+        self.drops[reason as usize].inc();
+    }
+
+    #[inline]
+    pub fn punt(&self, class: PuntClass) {
+        self.punts[class as usize].inc();
+    }
+
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize].get()
+    }
+
+    pub fn punts(&self, class: PuntClass) -> u64 {
+        self.punts[class as usize].get()
+    }
+
+    /// Sum of every drop counter.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().map(Counter::get).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in DropReason::ALL {
+            assert!(seen.insert(r.label()), "{}", r.label());
+        }
+        assert_eq!(DropReason::ALL.len(), DropReason::COUNT);
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+    }
+
+    #[test]
+    fn counters_sum() {
+        let c = CoreCounters::new(2);
+        c.count_drop(DropReason::NoRoute);
+        c.count_drop(DropReason::NoRoute);
+        c.count_drop(DropReason::TtlExpired);
+        assert_eq!(c.drops(DropReason::NoRoute), 2);
+        assert_eq!(c.total_drops(), 3);
+    }
+}

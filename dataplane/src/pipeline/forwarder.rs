@@ -1,0 +1,928 @@
+//! The forwarding pipeline of one dataplane core, VPP style: a burst of up
+//! to 64 frames goes through each stage in one tight loop before the next
+//! stage starts — classify (parse + validate), LPM (the whole burst's
+//! lookups back to back, so their cache misses overlap), then resolve and
+//! rewrite (group → live tier → hashed member → MACs, TTL, checksum) into
+//! the egress port's transmit queue.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use crate::fib::{FibReader, FibSnapshot, FlowHasher, Liveness, NextHop, RouteTarget};
+use crate::packet::ipv4::Ipv4Packet;
+use crate::packet::ipv6::Ipv6Packet;
+use crate::packet::{MacAddr, ip_protocol::IpProtocol};
+use crate::port::{Burst, Frame, FramePool, PortId, TxOutcome};
+
+use super::classify::{L3_OFFSET, Verdict, classify, is_link_local, punt_class_v4, punt_class_v6};
+use super::counters::{CoreCounters, DropReason, PuntClass};
+use super::fragment::fragment_ipv4;
+use super::icmp_error::{
+    Icmpv4Error, Icmpv6Error, may_send_icmpv4_error, may_send_icmpv6_error, write_icmpv4_error,
+    write_icmpv6_error,
+};
+use super::neighbor_wait::{NeighborWaitQueue, Waiting};
+use super::output::{BurstOutput, BurstVec, Punted, TxRefused};
+use super::port_table::PortConfig;
+use super::rate_limit::TokenBucket;
+
+/// Tunables of one core's pipeline.
+#[derive(Debug, Clone)]
+pub struct ForwarderConfig {
+    /// ICMP errors per second per address family (RFC 1812 §4.3.2.8,
+    /// RFC 4443 §2.4(f)), and the burst allowed above that rate.
+    pub icmp_errors_per_sec: u32,
+    pub icmp_error_burst: u32,
+    /// Packets held waiting for ARP/ND, and for how long at most.
+    pub neighbor_queue_len: usize,
+    pub neighbor_wait_ns: u64,
+    /// Seed of the ECMP flow hash, and whether both directions of a flow
+    /// hash alike.
+    pub hash_seed: u64,
+    pub symmetric_hash: bool,
+    /// Most fragments one packet may be cut into.
+    pub max_fragments: usize,
+}
+
+impl Default for ForwarderConfig {
+    fn default() -> Self {
+        Self {
+            icmp_errors_per_sec: 1000,
+            icmp_error_burst: 100,
+            neighbor_queue_len: 256,
+            neighbor_wait_ns: 3_000_000_000,
+            hash_seed: 0x7672_6f75_7465_7221,
+            symmetric_hash: false,
+            max_fragments: 64,
+        }
+    }
+}
+
+/// One core's forwarding state.
+pub struct Forwarder {
+    fib: FibReader,
+    core: CoreState,
+}
+
+struct CoreState {
+    ports: Vec<PortConfig>,
+    liveness: Arc<Liveness>,
+    hasher: FlowHasher,
+    counters: Arc<CoreCounters>,
+    icmp_v4: TokenBucket,
+    icmp_v6: TokenBucket,
+    neighbor_wait: NeighborWaitQueue,
+    fragments: Vec<Frame>,
+    released: Vec<Waiting>,
+    max_fragments: usize,
+}
+
+/// A frame that passed stage 1 and waits for its lookup result.
+#[derive(Clone, Copy)]
+struct Candidate {
+    frame: Frame,
+    hash: u32,
+}
+
+/// Where an ICMP error goes.
+enum ReturnPath {
+    Via(NextHop),
+    /// Straight back to the previous hop (link-local sources).
+    Direct {
+        port: PortId,
+        mac: MacAddr,
+    },
+    /// To the host side: the offending packet was the router's own.
+    Host(PortId),
+}
+
+impl Forwarder {
+    pub fn new(
+        fib: FibReader,
+        ports: Vec<PortConfig>,
+        config: &ForwarderConfig,
+        now_ns: u64,
+    ) -> Self {
+        let liveness = Arc::clone(fib.liveness());
+        let counters = Arc::new(CoreCounters::new(ports.len()));
+        let core = CoreState {
+            ports,
+            liveness,
+            hasher: FlowHasher::new(config.hash_seed, config.symmetric_hash),
+            counters,
+            icmp_v4: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
+            icmp_v6: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
+            neighbor_wait: NeighborWaitQueue::new(
+                config.neighbor_queue_len,
+                config.neighbor_wait_ns,
+            ),
+            fragments: Vec::with_capacity(config.max_fragments),
+            released: Vec::with_capacity(config.neighbor_queue_len),
+            max_fragments: config.max_fragments,
+        };
+        Self { fib, core }
+    }
+
+    /// This core's counters; readable from any thread.
+    pub fn counters(&self) -> &Arc<CoreCounters> {
+        &self.core.counters
+    }
+
+    pub fn ports(&self) -> &[PortConfig] {
+        &self.core.ports
+    }
+
+    /// Runs one received burst through the pipeline. Every frame ends up
+    /// queued in `out` (to a port or the host side), held for neighbor
+    /// resolution, or freed with a drop reason counted.
+    pub fn process_burst(
+        &mut self,
+        rx_port: PortId,
+        frames: &mut Burst,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        self.core.counters.bursts.inc();
+        match self.fib.enter() {
+            Some(fib) => self.core.process(&fib, rx_port, frames, pool, out, now_ns),
+            None => {
+                // The writer is gone (shutdown): nothing can be routed.
+                for f in frames.drain(..) {
+                    self.core.counters.count_drop(DropReason::FibInconsistent);
+                    pool.free(f.addr);
+                }
+            }
+        }
+    }
+
+    /// The MAC of `target` on `port` is now known: send what waited for it.
+    pub fn neighbor_resolved(
+        &mut self,
+        port: PortId,
+        target: IpAddr,
+        mac: MacAddr,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+    ) {
+        let core = &mut self.core;
+        core.released.clear();
+        core.neighbor_wait
+            .take_for(port, target, &mut core.released);
+        for w in core.released.drain(..) {
+            if let Some(hdr) = pool.data_mut(w.frame).get_mut(0..6) {
+                hdr.copy_from_slice(&mac.octets());
+            }
+            match out.push_tx(w.port, w.frame) {
+                Ok(()) => core.counters.forwarded.inc(),
+                Err(e) => {
+                    core.counters.count_drop(tx_refused_reason(e));
+                    pool.free(w.frame.addr);
+                }
+            }
+        }
+    }
+
+    /// Drops the packets that waited for a neighbor longer than allowed.
+    pub fn expire_waiting(&mut self, now_ns: u64, pool: &mut FramePool) {
+        let core = &mut self.core;
+        core.released.clear();
+        core.neighbor_wait.expire(now_ns, &mut core.released);
+        for w in core.released.drain(..) {
+            core.counters.count_drop(DropReason::NeighborTimeout);
+            pool.free(w.frame.addr);
+        }
+    }
+
+    /// The (port, address) pairs that packets are waiting to resolve.
+    pub fn waiting_targets(&self) -> Vec<(PortId, IpAddr)> {
+        self.core.neighbor_wait.targets()
+    }
+
+    pub fn waiting_len(&self) -> usize {
+        self.core.neighbor_wait.len()
+    }
+
+    /// Records what a port's transmit did with the frames queued for it.
+    pub fn record_tx(&self, port: PortId, outcome: TxOutcome) {
+        if let Some(pc) = self.core.counters.ports.get(port as usize) {
+            pc.tx_packets.add(u64::from(outcome.sent));
+            pc.tx_dropped.add(u64::from(outcome.dropped));
+        }
+    }
+
+    /// Frees everything held (shutdown).
+    pub fn discard_waiting(&mut self, pool: &mut FramePool) {
+        for w in self.core.neighbor_wait.drain() {
+            pool.free(w.frame.addr);
+        }
+    }
+}
+
+impl CoreState {
+    fn process(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        frames: &mut Burst,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let Some(port) = self.ports.get(rx_port as usize) else {
+            for f in frames.drain(..) {
+                self.counters.count_drop(DropReason::NoSuchPort);
+                pool.free(f.addr);
+            }
+            return;
+        };
+        let port_mac = port.mac;
+
+        // Stage 1: classify.
+        let mut v4_dst = BurstVec::<u32>::new();
+        let mut v4 = BurstVec::<Candidate>::new();
+        let mut v6_dst = BurstVec::<u128>::new();
+        let mut v6 = BurstVec::<Candidate>::new();
+        if let Some(pc) = self.counters.ports.get(rx_port as usize) {
+            pc.rx_packets.add(frames.len() as u64);
+            pc.rx_bytes
+                .add(frames.iter().map(|f| u64::from(f.len)).sum::<u64>());
+        }
+        for frame in frames.drain(..) {
+            match classify(pool.data(frame), port_mac, &self.hasher) {
+                Verdict::Drop(reason) => {
+                    self.counters.count_drop(reason);
+                    pool.free(frame.addr);
+                }
+                Verdict::Punt(class) => self.punt(frame, rx_port, class, pool, out),
+                Verdict::RouteV4 { dst, hash } => {
+                    v4_dst.push(dst);
+                    v4.push(Candidate { frame, hash });
+                }
+                Verdict::RouteV6 { dst, hash } => {
+                    v6_dst.push(dst);
+                    v6.push(Candidate { frame, hash });
+                }
+            }
+        }
+
+        // Stage 2: the burst's lookups back to back.
+        let mut v4_val = [0u32; crate::port::MAX_BURST];
+        let mut v6_val = [0u32; crate::port::MAX_BURST];
+        fib.lookup_v4_batch(&v4_dst, &mut v4_val[..v4_dst.len()]);
+        fib.lookup_v6_batch(&v6_dst, &mut v6_val[..v6_dst.len()]);
+
+        // Stage 3: resolve, rewrite, queue.
+        for (c, value) in v4.iter().zip(v4_val) {
+            self.route_v4(
+                fib,
+                rx_port,
+                *c,
+                RouteTarget::decode(value),
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        for (c, value) in v6.iter().zip(v6_val) {
+            self.route_v6(
+                fib,
+                rx_port,
+                *c,
+                RouteTarget::decode(value),
+                pool,
+                out,
+                now_ns,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn route_v4(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        c: Candidate,
+        target: Option<RouteTarget>,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let frame = c.frame;
+        let group = match target {
+            None => {
+                return self.reject_v4(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::NoRoute,
+                    Icmpv4Error::NET_UNREACHABLE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Some(RouteTarget::Local) => {
+                let class = match Ipv4Packet::new_checked(l3(pool.data(frame))) {
+                    Ok(ip) => punt_class_v4(&ip),
+                    Err(_) => PuntClass::Local,
+                };
+                return self.punt(frame, rx_port, class, pool, out);
+            }
+            Some(RouteTarget::Blackhole) => {
+                return self.discard(frame, DropReason::Blackhole, pool);
+            }
+            Some(RouteTarget::Unreachable) => {
+                return self.reject_v4(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::Unreachable,
+                    Icmpv4Error::HOST_UNREACHABLE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Some(RouteTarget::Group(g)) => g,
+        };
+        let (ttl, total_len, dont_frag, dst) = {
+            let ip = Ipv4Packet::new_unchecked(l3(pool.data(frame)));
+            (ip.ttl(), ip.total_len(), ip.dont_frag(), ip.dst_addr())
+        };
+        // RFC 1812 §5.3.1: a packet whose TTL would reach 0 is not forwarded.
+        if ttl <= 1 {
+            return self.reject_v4(
+                fib,
+                rx_port,
+                frame,
+                DropReason::TtlExpired,
+                Icmpv4Error::TTL_EXCEEDED,
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        let nexthop = match self.select(fib, group, c.hash) {
+            Ok(nh) => nh,
+            Err(DropReason::NoLiveNextHop) => {
+                return self.reject_v4(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::NoLiveNextHop,
+                    Icmpv4Error::HOST_UNREACHABLE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Err(reason) => return self.discard(frame, reason, pool),
+        };
+        let Some(mtu) = self.ports.get(nexthop.port as usize).map(|p| p.mtu) else {
+            return self.discard(frame, DropReason::NoSuchPort, pool);
+        };
+        if total_len > mtu && dont_frag {
+            // Checked before the TTL rewrite: the error quotes the packet
+            // as it arrived.
+            let error = Icmpv4Error::frag_needed(mtu);
+            return self.reject_v4(
+                fib,
+                rx_port,
+                frame,
+                DropReason::MtuExceeded,
+                error,
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        Ipv4Packet::new_unchecked(l3_mut(pool.data_mut(frame))).decrement_ttl();
+        if total_len > mtu {
+            return self.fragment_and_send(
+                frame,
+                mtu,
+                &nexthop,
+                IpAddr::V4(dst),
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        match self.transmit(frame, &nexthop, IpAddr::V4(dst), pool, out, now_ns) {
+            Ok(()) => self.counters.forwarded.inc(),
+            Err(reason) => self.counters.count_drop(reason),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn route_v6(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        c: Candidate,
+        target: Option<RouteTarget>,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let frame = c.frame;
+        let group = match target {
+            None => {
+                return self.reject_v6(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::NoRoute,
+                    Icmpv6Error::NO_ROUTE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Some(RouteTarget::Local) => {
+                let bytes = l3(pool.data(frame));
+                let class = match Ipv6Packet::new_checked(bytes) {
+                    Ok(ip) => punt_class_v6(&ip, bytes),
+                    Err(_) => PuntClass::Local,
+                };
+                return self.punt(frame, rx_port, class, pool, out);
+            }
+            Some(RouteTarget::Blackhole) => {
+                return self.discard(frame, DropReason::Blackhole, pool);
+            }
+            Some(RouteTarget::Unreachable) => {
+                return self.reject_v6(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::Unreachable,
+                    Icmpv6Error::REJECT_ROUTE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Some(RouteTarget::Group(g)) => g,
+        };
+        let (hop_limit, total_len, src, dst) = {
+            let ip = Ipv6Packet::new_unchecked(l3(pool.data(frame)));
+            (
+                ip.hop_limit(),
+                40 + usize::from(ip.payload_len()),
+                ip.src_addr(),
+                ip.dst_addr(),
+            )
+        };
+        if hop_limit <= 1 {
+            return self.reject_v6(
+                fib,
+                rx_port,
+                frame,
+                DropReason::TtlExpired,
+                Icmpv6Error::HOP_LIMIT_EXCEEDED,
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        // RFC 4291 §2.5.6: a link-local source never leaves its link.
+        if is_link_local(&src) {
+            return self.reject_v6(
+                fib,
+                rx_port,
+                frame,
+                DropReason::SourceBeyondScope,
+                Icmpv6Error::BEYOND_SCOPE,
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        let nexthop = match self.select(fib, group, c.hash) {
+            Ok(nh) => nh,
+            Err(DropReason::NoLiveNextHop) => {
+                return self.reject_v6(
+                    fib,
+                    rx_port,
+                    frame,
+                    DropReason::NoLiveNextHop,
+                    Icmpv6Error::ADDRESS_UNREACHABLE,
+                    pool,
+                    out,
+                    now_ns,
+                );
+            }
+            Err(reason) => return self.discard(frame, reason, pool),
+        };
+        let Some(mtu) = self.ports.get(nexthop.port as usize).map(|p| p.mtu) else {
+            return self.discard(frame, DropReason::NoSuchPort, pool);
+        };
+        // RFC 8200 §5: routers never fragment IPv6; the source must.
+        if total_len > usize::from(mtu) {
+            let error = Icmpv6Error::packet_too_big(mtu);
+            return self.reject_v6(
+                fib,
+                rx_port,
+                frame,
+                DropReason::MtuExceeded,
+                error,
+                pool,
+                out,
+                now_ns,
+            );
+        }
+        Ipv6Packet::new_unchecked(l3_mut(pool.data_mut(frame))).set_hop_limit(hop_limit - 1);
+        match self.transmit(frame, &nexthop, IpAddr::V6(dst), pool, out, now_ns) {
+            Ok(()) => self.counters.forwarded.inc(),
+            Err(reason) => self.counters.count_drop(reason),
+        }
+    }
+
+    /// Group → first tier with a live member → hashed member → next hop.
+    #[inline]
+    fn select(
+        &self,
+        fib: &FibSnapshot,
+        group: crate::fib::GroupId,
+        hash: u32,
+    ) -> Result<NextHop, DropReason> {
+        let group = fib.group(group).ok_or(DropReason::FibInconsistent)?;
+        let selected = group
+            .select(hash, &self.liveness)
+            .ok_or(DropReason::NoLiveNextHop)?;
+        fib.nexthop(selected.nexthop)
+            .copied()
+            .ok_or(DropReason::FibInconsistent)
+    }
+
+    /// Writes the Ethernet header for `nexthop` and queues the frame on its
+    /// port, or holds it until the neighbor's MAC is known.
+    #[inline]
+    fn transmit(
+        &mut self,
+        frame: Frame,
+        nexthop: &NextHop,
+        dst: IpAddr,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) -> Result<(), DropReason> {
+        let Some(port) = self.ports.get(nexthop.port as usize) else {
+            pool.free(frame.addr);
+            return Err(DropReason::NoSuchPort);
+        };
+        let data = pool.data_mut(frame);
+        if let Some(src) = data.get_mut(6..12) {
+            src.copy_from_slice(&port.mac.octets());
+        }
+        match nexthop.mac {
+            Some(mac) => {
+                if let Some(d) = data.get_mut(0..6) {
+                    d.copy_from_slice(&mac.octets());
+                }
+                out.push_tx(nexthop.port, frame).map_err(|e| {
+                    pool.free(frame.addr);
+                    tx_refused_reason(e)
+                })
+            }
+            None => {
+                let waiting = Waiting {
+                    frame,
+                    port: nexthop.port,
+                    target: nexthop.gateway.unwrap_or(dst),
+                    since_ns: now_ns,
+                };
+                match self.neighbor_wait.push(waiting) {
+                    Ok(()) => {
+                        self.counters.neighbor_queued.inc();
+                        Ok(())
+                    }
+                    Err(w) => {
+                        pool.free(w.frame.addr);
+                        Err(DropReason::NeighborQueueFull)
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fragment_and_send(
+        &mut self,
+        frame: Frame,
+        mtu: u16,
+        nexthop: &NextHop,
+        dst: IpAddr,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let mut fragments = std::mem::take(&mut self.fragments);
+        fragments.clear();
+        let result = fragment_ipv4(
+            pool,
+            frame,
+            L3_OFFSET,
+            mtu,
+            &mut fragments,
+            self.max_fragments,
+        );
+        pool.free(frame.addr);
+        match result {
+            Ok(()) => {
+                let mut all_sent = true;
+                for f in fragments.drain(..) {
+                    match self.transmit(f, nexthop, dst, pool, out, now_ns) {
+                        Ok(()) => self.counters.fragments_sent.inc(),
+                        Err(reason) => {
+                            all_sent = false;
+                            self.counters.count_drop(reason);
+                        }
+                    }
+                }
+                if all_sent {
+                    self.counters.forwarded.inc();
+                }
+            }
+            Err(_) => self.counters.count_drop(DropReason::FragmentationFailed),
+        }
+        self.fragments = fragments;
+    }
+
+    fn punt(
+        &mut self,
+        frame: Frame,
+        port: PortId,
+        class: PuntClass,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+    ) {
+        if out.push_punt(Punted { frame, port, class }) {
+            self.counters.punt(class);
+        } else {
+            self.discard(frame, DropReason::PuntQueueFull, pool);
+        }
+    }
+
+    #[inline]
+    fn discard(&self, frame: Frame, reason: DropReason, pool: &mut FramePool) {
+        self.counters.count_drop(reason);
+        pool.free(frame.addr);
+    }
+
+    /// Drops `frame` for `reason` and, where RFC 1812 allows and the rate
+    /// limit has room, tells its source with an ICMP error.
+    #[allow(clippy::too_many_arguments)]
+    fn reject_v4(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        frame: Frame,
+        reason: DropReason,
+        error: Icmpv4Error,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        self.counters.count_drop(reason);
+        self.send_icmpv4_error(fib, rx_port, frame, error, pool, out, now_ns);
+        pool.free(frame.addr);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reject_v6(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        frame: Frame,
+        reason: DropReason,
+        error: Icmpv6Error,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        self.counters.count_drop(reason);
+        self.send_icmpv6_error(fib, rx_port, frame, error, pool, out, now_ns);
+        pool.free(frame.addr);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_icmpv4_error(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        frame: Frame,
+        error: Icmpv4Error,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let mut quote = [0u8; 548];
+        let (quote_len, orig_src) = {
+            let ip = l3(pool.data(frame));
+            if !may_send_icmpv4_error(ip, false) {
+                return;
+            }
+            let n = ip.len().min(quote.len());
+            quote[..n].copy_from_slice(&ip[..n]);
+            (n, Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]))
+        };
+        if !self.icmp_v4.allow(now_ns) {
+            self.counters.icmp_errors_rate_limited.inc();
+            return;
+        }
+        let hash = self.hasher.hash_v4(0, u32::from(orig_src), 1, 0, 0);
+        let Some(path) =
+            self.return_path(fib, fib.lookup_v4(u32::from(orig_src)), hash, rx_port, None)
+        else {
+            return;
+        };
+        let Some(src) = self
+            .ports
+            .get(path.port() as usize)
+            .and_then(PortConfig::ipv4_source)
+            .or_else(|| self.ports.get(rx_port as usize)?.ipv4_source())
+        else {
+            return;
+        };
+        let Some(mut reply) = pool.alloc() else {
+            self.counters.count_drop(DropReason::NoBuffer);
+            return;
+        };
+        let room = pool.room_mut(reply);
+        let written = room
+            .get_mut(L3_OFFSET..)
+            .and_then(|buf| write_icmpv4_error(buf, src, orig_src, &error, &quote[..quote_len]));
+        let Some(len) = written else {
+            pool.free(reply.addr);
+            return;
+        };
+        room[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        reply.len = (L3_OFFSET + len) as u32;
+        self.send_reply(reply, path, IpAddr::V4(orig_src), pool, out, now_ns);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_icmpv6_error(
+        &mut self,
+        fib: &FibSnapshot,
+        rx_port: PortId,
+        frame: Frame,
+        error: Icmpv6Error,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let mut quote = [0u8; 1232];
+        let (quote_len, orig_src, prev_hop) = {
+            let data = pool.data(frame);
+            let ip = l3(data);
+            let icmp_type = Ipv6Packet::new_checked(ip)
+                .ok()
+                .and_then(|p| match p.upper_layer() {
+                    Ok(ul) if ul.protocol == IpProtocol::Icmpv6 => ip.get(ul.offset).copied(),
+                    _ => None,
+                });
+            if !may_send_icmpv6_error(ip, false, icmp_type, &error) {
+                return;
+            }
+            let n = ip.len().min(quote.len());
+            quote[..n].copy_from_slice(&ip[..n]);
+            let mut src = [0u8; 16];
+            src.copy_from_slice(&ip[8..24]);
+            (
+                n,
+                Ipv6Addr::from(src),
+                MacAddr::from_bytes(data.get(6..12).unwrap_or(&[])),
+            )
+        };
+        if !self.icmp_v6.allow(now_ns) {
+            self.counters.icmp_errors_rate_limited.inc();
+            return;
+        }
+        let direct = if is_link_local(&orig_src) {
+            prev_hop.map(|mac| (rx_port, mac))
+        } else {
+            None
+        };
+        let hash = self.hasher.hash_v6(0, u128::from(orig_src), 58, 0, 0);
+        let Some(path) = self.return_path(
+            fib,
+            fib.lookup_v6(u128::from(orig_src)),
+            hash,
+            rx_port,
+            direct,
+        ) else {
+            return;
+        };
+        let Some(src) = self
+            .ports
+            .get(path.port() as usize)
+            .and_then(PortConfig::ipv6_source)
+            .or_else(|| self.ports.get(rx_port as usize)?.ipv6_source())
+        else {
+            return;
+        };
+        let Some(mut reply) = pool.alloc() else {
+            self.counters.count_drop(DropReason::NoBuffer);
+            return;
+        };
+        let room = pool.room_mut(reply);
+        let written = room
+            .get_mut(L3_OFFSET..)
+            .and_then(|buf| write_icmpv6_error(buf, src, orig_src, &error, &quote[..quote_len]));
+        let Some(len) = written else {
+            pool.free(reply.addr);
+            return;
+        };
+        room[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        reply.len = (L3_OFFSET + len) as u32;
+        self.send_reply(reply, path, IpAddr::V6(orig_src), pool, out, now_ns);
+    }
+
+    /// How an ICMP error gets back to the offending packet's source.
+    fn return_path(
+        &self,
+        fib: &FibSnapshot,
+        target: Option<RouteTarget>,
+        hash: u32,
+        rx_port: PortId,
+        direct: Option<(PortId, MacAddr)>,
+    ) -> Option<ReturnPath> {
+        if let Some((port, mac)) = direct {
+            return Some(ReturnPath::Direct { port, mac });
+        }
+        match target? {
+            RouteTarget::Group(g) => self.select(fib, g, hash).ok().map(ReturnPath::Via),
+            RouteTarget::Local => Some(ReturnPath::Host(rx_port)),
+            RouteTarget::Blackhole | RouteTarget::Unreachable => None,
+        }
+    }
+
+    fn send_reply(
+        &mut self,
+        reply: Frame,
+        path: ReturnPath,
+        dst: IpAddr,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let result = match path {
+            ReturnPath::Via(nexthop) => self.transmit(reply, &nexthop, dst, pool, out, now_ns),
+            ReturnPath::Direct { port, mac } => {
+                let nexthop = NextHop {
+                    port,
+                    gateway: None,
+                    mac: Some(mac),
+                };
+                self.transmit(reply, &nexthop, dst, pool, out, now_ns)
+            }
+            ReturnPath::Host(port) => {
+                if out.push_punt(Punted {
+                    frame: reply,
+                    port,
+                    class: PuntClass::Local,
+                }) {
+                    Ok(())
+                } else {
+                    pool.free(reply.addr);
+                    Err(DropReason::PuntQueueFull)
+                }
+            }
+        };
+        match result {
+            Ok(()) => self.counters.icmp_errors_sent.inc(),
+            Err(reason) => self.counters.count_drop(reason),
+        }
+    }
+}
+
+impl ReturnPath {
+    fn port(&self) -> PortId {
+        match self {
+            ReturnPath::Via(nh) => nh.port,
+            ReturnPath::Direct { port, .. } | ReturnPath::Host(port) => *port,
+        }
+    }
+}
+
+fn tx_refused_reason(e: TxRefused) -> DropReason {
+    match e {
+        TxRefused::NoSuchPort => DropReason::NoSuchPort,
+        TxRefused::Full => DropReason::TxQueueFull,
+    }
+}
+
+#[inline]
+fn l3(frame: &[u8]) -> &[u8] {
+    frame.get(L3_OFFSET..).unwrap_or(&[])
+}
+
+#[inline]
+fn l3_mut(frame: &mut [u8]) -> &mut [u8] {
+    frame.get_mut(L3_OFFSET..).unwrap_or(&mut [])
+}
