@@ -12,6 +12,8 @@ use dataplane::port::afxdp::{AfXdpConfig, AfXdpPort, BindMode, XdpAttachMode};
 use dataplane::port::{Burst, FramePool, PortIo};
 use serde::Serialize;
 
+use crate::mac::{interface_mac, parse_mac};
+
 #[derive(Debug, Args)]
 pub struct RawForwardArgs {
     /// First interface.
@@ -65,6 +67,13 @@ pub struct RawForwardReport {
     pub dropped_unforwardable: u64,
     /// The transmit ring was full.
     pub dropped_tx_full: u64,
+    /// Dropped by the kernel before we saw them, both ports together:
+    /// our rx ring was full (we were too slow) ...
+    pub kernel_rx_ring_full: u64,
+    /// ... or no fill buffer was there (we did not refill in time).
+    pub kernel_fill_ring_empty: u64,
+    /// Refills that found the pool empty (pool too small for the rings).
+    pub pool_empty_refills: u64,
 }
 
 pub fn run(args: &RawForwardArgs) -> Result<(), Box<dyn Error>> {
@@ -144,6 +153,13 @@ pub fn run(args: &RawForwardArgs) -> Result<(), Box<dyn Error>> {
     report.seconds = start.elapsed().as_secs_f64();
     report.forwarded = report.forwarded_a_to_b + report.forwarded_b_to_a;
     report.pps = report.forwarded as f64 / report.seconds;
+    for port in [&port_a, &port_b] {
+        report.pool_empty_refills += port.counters().fill_starved;
+        if let Ok(stats) = port.kernel_statistics() {
+            report.kernel_rx_ring_full += stats.rx_ring_full;
+            report.kernel_fill_ring_empty += stats.rx_fill_ring_empty_descs;
+        }
+    }
     drop(port_a);
     drop(port_b);
 
@@ -151,14 +167,16 @@ pub fn run(args: &RawForwardArgs) -> Result<(), Box<dyn Error>> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "forwarded {} frames in {:.2} s: {:.0} pps ({} a->b, {} b->a); dropped {} unforwardable, {} tx full",
+            "forwarded {} frames in {:.2} s: {:.0} pps ({} a->b, {} b->a); dropped {} unforwardable, {} tx full; kernel dropped {} rx ring full, {} fill ring empty",
             report.forwarded,
             report.seconds,
             report.pps,
             report.forwarded_a_to_b,
             report.forwarded_b_to_a,
             report.dropped_unforwardable,
-            report.dropped_tx_full
+            report.dropped_tx_full,
+            report.kernel_rx_ring_full,
+            report.kernel_fill_ring_empty
         );
     }
     Ok(())
@@ -276,28 +294,6 @@ fn decrement_ipv6_hop_limit(header: &mut [u8]) -> bool {
     true
 }
 
-fn parse_mac(text: &str) -> Result<[u8; 6], String> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts
-            .next()
-            .ok_or_else(|| format!("bad MAC address {text:?}"))?;
-        *byte = u8::from_str_radix(part, 16).map_err(|_| format!("bad MAC address {text:?}"))?;
-    }
-    if parts.next().is_some() {
-        return Err(format!("bad MAC address {text:?}"));
-    }
-    Ok(mac)
-}
-
-fn interface_mac(ifname: &str) -> Result<[u8; 6], String> {
-    let path = format!("/sys/class/net/{ifname}/address");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read the MAC address of {ifname} ({path}): {e}"))?;
-    parse_mac(text.trim())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,16 +398,5 @@ mod tests {
                 let _ = rw.apply(&mut frame);
             }
         }
-    }
-
-    #[test]
-    fn mac_addresses_parse() {
-        assert_eq!(
-            parse_mac("02:00:5e:10:00:ff"),
-            Ok([0x02, 0x00, 0x5e, 0x10, 0x00, 0xff])
-        );
-        assert!(parse_mac("02:00:5e:10:00").is_err());
-        assert!(parse_mac("02:00:5e:10:00:ff:01").is_err());
-        assert!(parse_mac("zz:00:5e:10:00:ff").is_err());
     }
 }

@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(b.byte_at(120), 0xff);
         assert_eq!(b.byte_at(8), 0x01);
         assert_eq!(b.top(16), 0x2001);
-        assert_eq!(b.top(24), 0x2001_0d);
+        assert_eq!(b.top(24), 0x20_010d);
     }
 
     #[test]

@@ -172,6 +172,61 @@ impl<K: LpmKey> StrideLpm<K> {
         }
     }
 
+    #[doc(hidden)]
+    pub fn lookup_batch_branchless(&self, keys: &[K], out: &mut [u32]) {
+        assert!(out.len() >= keys.len(), "lookup_batch: out shorter than keys");
+        let out = &mut out[..keys.len()];
+        let mut pending = false;
+        for (entry, key) in out.iter_mut().zip(keys) {
+            *entry = self.level0[key.top(self.first_stride)];
+            pending |= entry::is_child(*entry);
+        }
+        let mut offset = self.first_stride;
+        while pending {
+            pending = false;
+            for (entry, key) in out.iter_mut().zip(keys) {
+                let e = *entry;
+                let child = entry::is_child(e);
+                let group = if child { entry::group(e) } else { 0 };
+                let next = self.groups[group][usize::from(key.byte_at(offset))];
+                let e = if child { next } else { e };
+                *entry = e;
+                pending |= entry::is_child(e);
+            }
+            offset = offset.wrapping_add(GROUP_STRIDE);
+        }
+        for entry in out.iter_mut() {
+            *entry = entry::value(*entry);
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn lookup_batch_lanes(&self, keys: &[K], out: &mut [u32]) {
+        const LANES: usize = 16;
+        for (keys, out) in keys.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            let mut entries = [entry::NO_ROUTE; LANES];
+            for (entry, key) in entries.iter_mut().zip(keys) {
+                *entry = self.level0[key.top(self.first_stride)];
+            }
+            let mut offset = self.first_stride;
+            let mut pending = entries.iter().any(|&e| entry::is_child(e));
+            while pending {
+                pending = false;
+                for (entry, key) in entries.iter_mut().zip(keys) {
+                    if entry::is_child(*entry) {
+                        *entry =
+                            self.groups[entry::group(*entry)][usize::from(key.byte_at(offset))];
+                        pending |= entry::is_child(*entry);
+                    }
+                }
+                offset = offset.wrapping_add(GROUP_STRIDE);
+            }
+            for (out, entry) in out.iter_mut().zip(entries) {
+                *out = entry::value(entry);
+            }
+        }
+    }
+
     /// Routes `prefix/len` to `value`, replacing the value of the same
     /// prefix if present. Host bits of `prefix` are ignored.
     ///
@@ -383,6 +438,15 @@ impl<K: LpmKey> StrideLpm<K> {
         }
         let group = self.groups.len();
         assert!(group <= entry::MAX_GROUP, "LPM group pool exhausted");
+        if self.groups.len() == self.groups.capacity() {
+            // Grow by an eighth rather than doubling: the pool reaches
+            // hundreds of MiB for a full IPv6 table, held twice (one per
+            // left-right copy), and large reallocations are remaps, not copies.
+            let more = (self.groups.len() / 8).max(64);
+            self.groups.reserve_exact(more);
+            self.group_prefixes.reserve_exact(more);
+            self.group_routes.reserve_exact(more);
+        }
         self.groups.push([fill; GROUP_SIZE]);
         self.group_prefixes.push([0; 8]);
         self.group_routes.push(0);

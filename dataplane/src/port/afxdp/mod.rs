@@ -44,7 +44,6 @@ pub use error::AfXdpError;
 pub use mode::{BindMode, XdpAttachMode};
 pub use socket::XdpStatistics;
 
-use super::frame_pool::HEADROOM;
 use super::{Burst, Frame, FramePool, MAX_BURST, PortIo, TxOutcome};
 use program::InterfaceProgram;
 use socket::{RingSizes, SetupError, UmemSource, XskSocket};
@@ -184,136 +183,148 @@ impl AfXdpPort {
         let program = program::attach(ifname, ifindex, config.attach_mode)?;
         let attach_mode = program::lock(&program).mode();
 
-        let frame_size = pool.frame_size();
-        let (addr, len) = pool.region_mut();
-        let region = (addr as usize, len);
-        let syscall_failed = |e: SetupError| AfXdpError::Syscall {
-            ifname: ifname.to_string(),
-            queue,
-            step: e.step,
-            source: e.source,
-        };
-
-        // Held until the socket is in the registry, so that the socket we
-        // share a UMEM with cannot close under us.
-        let mut registry = umem::lock();
-        let shared = registry.shared(region.0, region.1);
-        let (source, attempts, need_wakeup): (UmemSource, &[BindMode], bool) = match shared {
-            Some(shared) => {
-                if config.bind_mode != BindMode::Auto && config.bind_mode != shared.mode {
-                    return Err(AfXdpError::SharedUmemMode {
-                        ifname: ifname.to_string(),
-                        queue,
-                        umem: shared.mode,
-                        requested: config.bind_mode,
-                    });
-                }
-                let mode: &[BindMode] = match shared.mode {
-                    BindMode::ZeroCopy => &[BindMode::ZeroCopy],
-                    _ => &[BindMode::Copy],
-                };
-                (
-                    UmemSource::Share { fd: shared.fd },
-                    mode,
-                    shared.need_wakeup,
-                )
-            }
-            None => {
-                let attempts: &[BindMode] = match config.bind_mode {
-                    BindMode::Auto => &[BindMode::ZeroCopy, BindMode::Copy],
-                    BindMode::ZeroCopy => &[BindMode::ZeroCopy],
-                    BindMode::Copy => &[BindMode::Copy],
-                };
-                let source = UmemSource::Register {
-                    addr,
-                    len,
-                    frame_size,
-                };
-                (source, attempts, config.need_wakeup)
-            }
-        };
-
-        let mut bound = None;
-        for (i, &mode) in attempts.iter().enumerate() {
-            let last = i + 1 == attempts.len();
-            match bind_retrying_busy(ifindex, queue, source, sizes, mode, need_wakeup, config) {
-                Ok(socket) => {
-                    bound = Some(socket);
-                    break;
-                }
-                Err(BindFailure::Busy(waited)) => {
-                    return Err(AfXdpError::Busy {
-                        ifname: ifname.to_string(),
-                        queue,
-                        waited_ms: waited.as_millis() as u64,
-                    });
-                }
-                Err(BindFailure::Setup(e))
-                    if e.step == "bind"
-                        && e.source.raw_os_error() == Some(libc::EOPNOTSUPP)
-                        && mode == BindMode::ZeroCopy =>
-                {
-                    if last {
-                        return Err(AfXdpError::ZeroCopyUnsupported {
-                            ifname: ifname.to_string(),
-                            queue,
-                        });
-                    }
-                }
-                Err(BindFailure::Setup(e)) => return Err(syscall_failed(e)),
-            }
-        }
-        let Some(socket) = bound else {
-            return Err(AfXdpError::BadConfig {
-                reason: "no bind mode to try".to_string(),
-            });
-        };
-        let bind_mode = socket.bound_mode().map_err(|source| AfXdpError::Syscall {
-            ifname: ifname.to_string(),
-            queue,
-            step: "XDP_OPTIONS",
-            source,
-        })?;
-        let budget = config.tx_budget.clamp(MAX_BURST as u32, sizes.tx);
-        socket
-            .set_tx_budget(budget)
-            .map_err(|source| AfXdpError::Syscall {
+        // On failure the program goes through `release`, like a closing
+        // port's, so a concurrent open of the interface sees it gone.
+        let opened = (|| {
+            let frame_size = pool.frame_size();
+            let (addr, len) = pool.region_mut();
+            let region = (addr as usize, len);
+            let syscall_failed = |e: SetupError| AfXdpError::Syscall {
                 ifname: ifname.to_string(),
                 queue,
-                step: "XDP_MAX_TX_SKB_BUDGET",
+                step: e.step,
+                source: e.source,
+            };
+
+            // Held until the socket is in the registry, so that the socket we
+            // share a UMEM with cannot close under us.
+            let mut registry = umem::lock();
+            let shared = registry.shared(region.0, region.1);
+            let (source, attempts, need_wakeup): (UmemSource, &[BindMode], bool) = match shared {
+                Some(shared) => {
+                    if config.bind_mode != BindMode::Auto && config.bind_mode != shared.mode {
+                        return Err(AfXdpError::SharedUmemMode {
+                            ifname: ifname.to_string(),
+                            queue,
+                            umem: shared.mode,
+                            requested: config.bind_mode,
+                        });
+                    }
+                    let mode: &[BindMode] = match shared.mode {
+                        BindMode::ZeroCopy => &[BindMode::ZeroCopy],
+                        _ => &[BindMode::Copy],
+                    };
+                    (
+                        UmemSource::Share { fd: shared.fd },
+                        mode,
+                        shared.need_wakeup,
+                    )
+                }
+                None => {
+                    let attempts: &[BindMode] = match config.bind_mode {
+                        BindMode::Auto => &[BindMode::ZeroCopy, BindMode::Copy],
+                        BindMode::ZeroCopy => &[BindMode::ZeroCopy],
+                        BindMode::Copy => &[BindMode::Copy],
+                    };
+                    let source = UmemSource::Register {
+                        addr,
+                        len,
+                        frame_size,
+                    };
+                    (source, attempts, config.need_wakeup)
+                }
+            };
+
+            let mut bound = None;
+            for (i, &mode) in attempts.iter().enumerate() {
+                let last = i + 1 == attempts.len();
+                match bind_retrying_busy(ifindex, queue, source, sizes, mode, need_wakeup, config) {
+                    Ok(socket) => {
+                        bound = Some(socket);
+                        break;
+                    }
+                    Err(BindFailure::Busy(waited)) => {
+                        return Err(AfXdpError::Busy {
+                            ifname: ifname.to_string(),
+                            queue,
+                            waited_ms: waited.as_millis() as u64,
+                        });
+                    }
+                    Err(BindFailure::Setup(e))
+                        if e.step == "bind"
+                            && e.source.raw_os_error() == Some(libc::EOPNOTSUPP)
+                            && mode == BindMode::ZeroCopy =>
+                    {
+                        if last {
+                            return Err(AfXdpError::ZeroCopyUnsupported {
+                                ifname: ifname.to_string(),
+                                queue,
+                            });
+                        }
+                    }
+                    Err(BindFailure::Setup(e)) => return Err(syscall_failed(e)),
+                }
+            }
+            let Some(socket) = bound else {
+                return Err(AfXdpError::BadConfig {
+                    reason: "no bind mode to try".to_string(),
+                });
+            };
+            let bind_mode = socket.bound_mode().map_err(|source| AfXdpError::Syscall {
+                ifname: ifname.to_string(),
+                queue,
+                step: "XDP_OPTIONS",
                 source,
             })?;
+            let budget = config.tx_budget.clamp(MAX_BURST as u32, sizes.tx);
+            socket
+                .set_tx_budget(budget)
+                .map_err(|source| AfXdpError::Syscall {
+                    ifname: ifname.to_string(),
+                    queue,
+                    step: "XDP_MAX_TX_SKB_BUDGET",
+                    source,
+                })?;
 
-        let port_id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
-        let mut port = AfXdpPort {
-            ifname: ifname.to_string(),
-            queue,
-            port_id,
-            region,
-            frame_size,
-            attach_mode,
-            bind_mode,
-            need_wakeup,
-            kick_owed: false,
-            counters: AfXdpCounters::default(),
-            program: None,
-            socket,
-        };
-        registry.add(
-            region.0,
-            region.1,
-            bind_mode,
-            need_wakeup,
-            port_id,
-            port.socket.raw_fd(),
-        );
-        drop(registry);
-
-        // Buffers first, then traffic.
-        port.refill(pool);
-        program::lock(&program).insert(queue, port.socket.raw_fd())?;
-        port.program = Some(program);
-        Ok(port)
+            let port_id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
+            let mut port = AfXdpPort {
+                ifname: ifname.to_string(),
+                queue,
+                port_id,
+                region,
+                frame_size,
+                attach_mode,
+                bind_mode,
+                need_wakeup,
+                kick_owed: false,
+                counters: AfXdpCounters::default(),
+                program: None,
+                socket,
+            };
+            registry.add(
+                region.0,
+                region.1,
+                bind_mode,
+                need_wakeup,
+                port_id,
+                port.socket.raw_fd(),
+            );
+            drop(registry);
+            // Buffers first, then traffic.
+            port.refill(pool);
+            program::lock(&program).insert(queue, port.socket.raw_fd())?;
+            Ok(port)
+        })();
+        match opened {
+            Ok(mut port) => {
+                port.program = Some(program);
+                Ok(port)
+            }
+            Err(err) => {
+                program::release(program);
+                Err(err)
+            }
+        }
     }
 
     /// The XDP attach mode and the bind mode in use (never `Auto`), for
@@ -455,9 +466,8 @@ impl PortIo for AfXdpPort {
             let Some(desc) = self.socket.rx.pop() else {
                 break;
             };
-            // Copy mode puts data at chunk + XDP_PACKET_HEADROOM, which is
-            // our HEADROOM: the frame is usable as is.
-            debug_assert!(desc.addr & (self.frame_size as u64 - 1) >= HEADROOM as u64);
+            // The kernel puts data at chunk + XDP_PACKET_HEADROOM (256),
+            // which is our HEADROOM: the frame is usable as is.
             out.push(Frame {
                 addr: desc.addr,
                 len: desc.len,
@@ -602,6 +612,12 @@ fn bind_retrying_busy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_can_move_to_its_core_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<AfXdpPort>();
+    }
 
     #[test]
     fn ring_sizes_are_checked() {
