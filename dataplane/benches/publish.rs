@@ -105,7 +105,7 @@ fn bench_batch(c: &mut Criterion) {
             }
             for i in 0..5_000u32 {
                 let p = net(0x6440_0000 | (i << 8), 24);
-                if round % 2 == 0 {
+                if round.is_multiple_of(2) {
                     fib.set_route(p, target).unwrap();
                 } else {
                     fib.remove_route(p);

@@ -366,6 +366,40 @@ fn child_exchange(mode: XdpAttachMode) {
     assert_eq!(captured.len(), out.len(), "frames lost on transmit");
     assert!(captured == out, "transmitted frames differ on the wire");
 
+    // Errors name the interface and queue and leave the working port be.
+    let err = AfXdpPort::open("xa", 300, &mut pool, &config(mode)).unwrap_err();
+    assert!(err.to_string().contains("queue 300 on xa"), "{err}");
+    let err = AfXdpPort::open("xa", 5, &mut pool, &config(mode)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert!(err.to_string().contains("on xa queue 5"), "{err}");
+    // Another pool on the same queue: the kernel answers EBUSY for as
+    // long as our port holds it, and open gives up after busy_timeout.
+    let mut other_pool = FramePool::new(1024, 2048).unwrap();
+    let impatient = AfXdpConfig {
+        busy_timeout: Duration::from_millis(100),
+        ..config(mode)
+    };
+    let started = Instant::now();
+    let err = AfXdpPort::open("xa", 0, &mut other_pool, &impatient).unwrap_err();
+    assert!(err.to_string().contains("failed: EBUSY after"), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert!(
+        local_has_xdp("xa"),
+        "a failed open detached the working port's program"
+    );
+    // Bursts with a pool that is not the port's UMEM are refused, and the
+    // frames still go back to the pool they came from.
+    let mut foreign = Burst::new();
+    foreign.push(other_pool.alloc_copy(&sent[0]).unwrap());
+    let outcome = port.tx_burst(&mut other_pool, &mut foreign);
+    assert_eq!((outcome.sent, outcome.dropped), (0, 1));
+    assert_eq!(other_pool.available(), other_pool.frame_count() as usize);
+    port.rx_burst(&mut other_pool, &mut foreign);
+    assert!(foreign.is_empty());
+    assert_eq!(port.counters().wrong_pool, 2);
+    peer.send(&sent[0]);
+    assert_eq!(receive(&mut port, &mut pool, 1), vec![sent[0].clone()]);
+
     // Every transmitted frame came back through the completion ring, and
     // close returns the fill ring's buffers: the pool is whole again.
     port.tx_burst(&mut pool, &mut Burst::new());

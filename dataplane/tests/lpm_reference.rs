@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 /// The obviously-correct model: every route in a list, longest match by
-/// scanning all of them.
+/// scanning all of them — RFC 1812 §5.2.4.3's Basic Match (keep routes
+/// whose first `length` bits equal the address's) then Longest Match.
 struct NaiveLpm<K> {
     routes: Vec<(K, u8, u32)>,
 }

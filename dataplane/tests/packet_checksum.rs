@@ -3,7 +3,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use dataplane::packet::checksum::{fold, internet_checksum, pseudo_header_v4, pseudo_header_v6, sum, update16};
+use dataplane::packet::checksum::{
+    fold, internet_checksum, pseudo_header_v4, pseudo_header_v6, sum, update16,
+};
 use proptest::prelude::*;
 
 /// One's-complement sum of 16-bit big-endian words, one word at a time.
@@ -37,7 +39,10 @@ fn rfc1624_section4_example() {
 #[test]
 fn odd_length_pads_the_last_byte_low() {
     assert_eq!(fold(sum(&[0x01])), 0x0100);
-    assert_eq!(fold(sum(&[0xab, 0xcd, 0xef])), reference_sum(&[0xab, 0xcd, 0xef]));
+    assert_eq!(
+        fold(sum(&[0xab, 0xcd, 0xef])),
+        reference_sum(&[0xab, 0xcd, 0xef])
+    );
     assert_eq!(fold(sum(&[])), 0);
 }
 
@@ -56,7 +61,10 @@ fn pseudo_headers_match_their_byte_layout() {
     bytes.extend_from_slice(&s4.octets());
     bytes.extend_from_slice(&d4.octets());
     bytes.extend_from_slice(&[0, 17, 0x12, 0x34]);
-    assert_eq!(fold(pseudo_header_v4(s4, d4, 17, 0x1234)), reference_sum(&bytes));
+    assert_eq!(
+        fold(pseudo_header_v4(s4, d4, 17, 0x1234)),
+        reference_sum(&bytes)
+    );
 
     let s6: Ipv6Addr = "2001:db8::ffff:1".parse().unwrap();
     let d6: Ipv6Addr = "fe80::abcd:ef01".parse().unwrap();
@@ -65,7 +73,10 @@ fn pseudo_headers_match_their_byte_layout() {
     bytes.extend_from_slice(&d6.octets());
     bytes.extend_from_slice(&0x0001_2345u32.to_be_bytes());
     bytes.extend_from_slice(&[0, 0, 0, 58]);
-    assert_eq!(fold(pseudo_header_v6(&s6, &d6, 58, 0x0001_2345)), reference_sum(&bytes));
+    assert_eq!(
+        fold(pseudo_header_v6(&s6, &d6, 58, 0x0001_2345)),
+        reference_sum(&bytes)
+    );
 }
 
 /// A 20-byte IPv4 header from arbitrary fields; version/IHL 0x45 makes

@@ -25,12 +25,18 @@ fn options_header(kind: u8, units: u8) -> Ext {
     let len = (usize::from(units) + 1) * 8;
     let mut body = vec![units, 1, (len - 4) as u8];
     body.resize(len - 1, 0);
-    Ext { kind, after_next_header: body }
+    Ext {
+        kind,
+        after_next_header: body,
+    }
 }
 
 fn routing_header() -> Ext {
     // Type 4 (SRH) is irrelevant to the walk; only Hdr Ext Len matters.
-    Ext { kind: ROUTING, after_next_header: vec![0, 4, 0, 0, 0, 0, 0] }
+    Ext {
+        kind: ROUTING,
+        after_next_header: vec![0, 4, 0, 0, 0, 0, 0],
+    }
 }
 
 fn fragment_header(offset_bytes: u16, more: bool, ident: u32) -> Ext {
@@ -38,14 +44,20 @@ fn fragment_header(offset_bytes: u16, more: bool, ident: u32) -> Ext {
     let mut body = vec![0];
     body.extend_from_slice(&word.to_be_bytes());
     body.extend_from_slice(&ident.to_be_bytes());
-    Ext { kind: FRAGMENT, after_next_header: body }
+    Ext {
+        kind: FRAGMENT,
+        after_next_header: body,
+    }
 }
 
 fn ah_header(payload_len_field: u8) -> Ext {
     let len = (usize::from(payload_len_field) + 2) * 4;
     let mut body = vec![payload_len_field];
     body.resize(len - 1, 0x5a);
-    Ext { kind: AH, after_next_header: body }
+    Ext {
+        kind: AH,
+        after_next_header: body,
+    }
 }
 
 /// An IPv6 packet whose chain is `exts` then `upper` with `upper_bytes`.
@@ -79,7 +91,14 @@ fn walk(bytes: &[u8]) -> Result<UpperLayer, ParseError> {
 #[test]
 fn no_extension_headers_means_upper_layer_at_40() {
     let bytes = packet(&[], UDP, &UDP_HEADER);
-    assert_eq!(walk(&bytes), Ok(UpperLayer { protocol: IpProtocol::Udp, offset: 40, fragment: None }));
+    assert_eq!(
+        walk(&bytes),
+        Ok(UpperLayer {
+            protocol: IpProtocol::Udp,
+            offset: 40,
+            fragment: None
+        })
+    );
 }
 
 #[test]
@@ -98,18 +117,28 @@ fn full_chain_to_udp_in_a_first_fragment() {
         UpperLayer {
             protocol: IpProtocol::Udp,
             offset: expected_offset,
-            fragment: Some(FragmentInfo { offset: 0, more: true, ident: 0xdead_beef }),
+            fragment: Some(FragmentInfo {
+                offset: 0,
+                more: true,
+                ident: 0xdead_beef
+            }),
         }
     );
     assert!(upper.has_header());
-    assert_eq!(transport_ports(upper.protocol, &bytes[upper.offset..]), Some((0x1234, 53)));
+    assert_eq!(
+        transport_ports(upper.protocol, &bytes[upper.offset..]),
+        Some((0x1234, 53))
+    );
 }
 
 #[test]
 fn non_first_fragment_stops_at_the_fragment_header() {
     // RFC 8200 §4.5: the fragment's data is the middle of the original
     // payload; there is no UDP header to read, only the Next Header value.
-    let chain = [options_header(HOP_BY_HOP, 0), fragment_header(1232, false, 7)];
+    let chain = [
+        options_header(HOP_BY_HOP, 0),
+        fragment_header(1232, false, 7),
+    ];
     let bytes = packet(&chain, UDP, &[0xaa; 16]);
     let upper = walk(&bytes).unwrap();
     assert_eq!(
@@ -117,7 +146,11 @@ fn non_first_fragment_stops_at_the_fragment_header() {
         UpperLayer {
             protocol: IpProtocol::Udp,
             offset: 40 + 8 + 8,
-            fragment: Some(FragmentInfo { offset: 1232, more: false, ident: 7 }),
+            fragment: Some(FragmentInfo {
+                offset: 1232,
+                more: false,
+                ident: 7
+            }),
         }
     );
     assert!(!upper.has_header());
@@ -136,10 +169,28 @@ fn ah_length_is_in_four_octet_units_plus_two() {
 
 #[test]
 fn walk_stops_at_esp_and_no_next_header() {
-    let bytes = packet(&[options_header(DEST_OPTS, 0)], ESP, &[1, 2, 3, 4, 5, 6, 7, 8]);
-    assert_eq!(walk(&bytes).unwrap(), UpperLayer { protocol: IpProtocol::Esp, offset: 48, fragment: None });
+    let bytes = packet(
+        &[options_header(DEST_OPTS, 0)],
+        ESP,
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert_eq!(
+        walk(&bytes).unwrap(),
+        UpperLayer {
+            protocol: IpProtocol::Esp,
+            offset: 48,
+            fragment: None
+        }
+    );
     let bytes = packet(&[options_header(DEST_OPTS, 0)], NO_NEXT, &[]);
-    assert_eq!(walk(&bytes).unwrap(), UpperLayer { protocol: IpProtocol::Ipv6NoNxt, offset: 48, fragment: None });
+    assert_eq!(
+        walk(&bytes).unwrap(),
+        UpperLayer {
+            protocol: IpProtocol::Ipv6NoNxt,
+            offset: 48,
+            fragment: None
+        }
+    );
 }
 
 #[test]
@@ -168,11 +219,15 @@ fn walk_respects_payload_len_not_the_buffer() {
 
 #[test]
 fn over_long_chain_is_refused() {
-    let chain: Vec<Ext> = (0..MAX_EXTENSION_HEADERS).map(|_| options_header(DEST_OPTS, 0)).collect();
+    let chain: Vec<Ext> = (0..MAX_EXTENSION_HEADERS)
+        .map(|_| options_header(DEST_OPTS, 0))
+        .collect();
     let bytes = packet(&chain, UDP, &UDP_HEADER);
     assert_eq!(walk(&bytes).unwrap().offset, 40 + 8 * MAX_EXTENSION_HEADERS);
 
-    let chain: Vec<Ext> = (0..=MAX_EXTENSION_HEADERS).map(|_| options_header(DEST_OPTS, 0)).collect();
+    let chain: Vec<Ext> = (0..=MAX_EXTENSION_HEADERS)
+        .map(|_| options_header(DEST_OPTS, 0))
+        .collect();
     let bytes = packet(&chain, UDP, &UDP_HEADER);
     assert_eq!(walk(&bytes), Err(ParseError::TooManyHeaders));
 }
@@ -180,13 +235,21 @@ fn over_long_chain_is_refused() {
 #[test]
 fn hop_by_hop_after_the_first_header_is_malformed() {
     // RFC 8200 §4.3: Hop-by-Hop Options appear only right after the IPv6 header.
-    let bytes = packet(&[options_header(DEST_OPTS, 0), options_header(HOP_BY_HOP, 0)], UDP, &UDP_HEADER);
+    let bytes = packet(
+        &[options_header(DEST_OPTS, 0), options_header(HOP_BY_HOP, 0)],
+        UDP,
+        &UDP_HEADER,
+    );
     assert!(matches!(walk(&bytes), Err(ParseError::Malformed(_))));
 }
 
 #[test]
 fn two_fragment_headers_are_malformed() {
-    let bytes = packet(&[fragment_header(0, true, 1), fragment_header(0, true, 1)], UDP, &UDP_HEADER);
+    let bytes = packet(
+        &[fragment_header(0, true, 1), fragment_header(0, true, 1)],
+        UDP,
+        &UDP_HEADER,
+    );
     assert!(matches!(walk(&bytes), Err(ParseError::Malformed(_))));
 }
 
@@ -197,5 +260,8 @@ fn walk_on_unchecked_short_buffer_does_not_panic() {
         // new_unchecked skips the length checks; upper_layer must cope.
         let _ = Ipv6Packet::new_unchecked(&bytes[..cut]).upper_layer();
     }
-    assert_eq!(Ipv6Packet::new_unchecked(&bytes[..39]).upper_layer(), Err(ParseError::Truncated));
+    assert_eq!(
+        Ipv6Packet::new_unchecked(&bytes[..39]).upper_layer(),
+        Err(ParseError::Truncated)
+    );
 }

@@ -4,7 +4,9 @@
 
 use std::net::Ipv6Addr;
 
-use dataplane::packet::icmpv6::{Icmpv6Packet, Icmpv6Repr, NdpNeighborAdvert, NdpNeighborSolicit, NdpOptionType, NdpOptions};
+use dataplane::packet::icmpv6::{
+    Icmpv6Packet, Icmpv6Repr, NdpNeighborAdvert, NdpNeighborSolicit, NdpOptionType, NdpOptions,
+};
 use dataplane::packet::{MacAddr, ParseError};
 
 fn reference_checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
@@ -16,7 +18,10 @@ fn reference_checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
     bytes.extend_from_slice(message);
     bytes[40 + 2] = 0;
     bytes[40 + 3] = 0;
-    let mut sum: u32 = bytes.chunks(2).map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0))).sum();
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0)))
+        .sum();
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -29,7 +34,10 @@ fn addr(s: &str) -> Ipv6Addr {
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 const TARGET: &str = "2001 0db8 0000 0000 0000 0000 0000 0002";
@@ -52,7 +60,10 @@ fn neighbor_solicit_with_source_lladdr() {
     let (src, dst) = (addr("fe80::1"), addr("ff02::1:ff00:2"));
     let bytes = hex(&format!("8700 4b5f 0000 0000 {TARGET} 0101 0200 0000 0001"));
     assert_eq!(reference_checksum(src, dst, &bytes), 0x4b5f);
-    let expected = NdpNeighborSolicit { target: addr("2001:db8::2"), source_lladdr: Some(MAC_1) };
+    let expected = NdpNeighborSolicit {
+        target: addr("2001:db8::2"),
+        source_lladdr: Some(MAC_1),
+    };
     round_trip(src, dst, &bytes, Icmpv6Repr::NeighborSolicit(expected));
 }
 
@@ -61,7 +72,10 @@ fn neighbor_solicit_for_dad_without_options() {
     let (src, dst) = (Ipv6Addr::UNSPECIFIED, addr("ff02::1:ff00:2"));
     let bytes = hex(&format!("8700 4ceb 0000 0000 {TARGET}"));
     assert_eq!(reference_checksum(src, dst, &bytes), 0x4ceb);
-    let expected = NdpNeighborSolicit { target: addr("2001:db8::2"), source_lladdr: None };
+    let expected = NdpNeighborSolicit {
+        target: addr("2001:db8::2"),
+        source_lladdr: None,
+    };
     round_trip(src, dst, &bytes, Icmpv6Repr::NeighborSolicit(expected));
 }
 
@@ -110,7 +124,10 @@ fn option_length_zero_is_rejected() {
     let (src, dst) = (addr("fe80::1"), addr("ff02::1:ff00:2"));
     // RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that
     // contains an option with length zero." — even after a good option.
-    for options in ["0100 0200 0000 0001", "0101 0200 0000 0001 0e00 0000 0000 0000"] {
+    for options in [
+        "0100 0200 0000 0001",
+        "0101 0200 0000 0001 0e00 0000 0000 0000",
+    ] {
         let bytes = solicit_with_options(src, dst, options);
         let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
         assert!(packet.verify_checksum(&src, &dst));
@@ -128,7 +145,11 @@ fn option_running_past_the_message_is_rejected() {
     for options in ["0102 0200 0000 0001", "01"] {
         let bytes = solicit_with_options(src, dst, options);
         let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-        assert_eq!(Icmpv6Repr::parse(&src, &dst, &packet).unwrap_err(), ParseError::Truncated, "{options}");
+        assert_eq!(
+            Icmpv6Repr::parse(&src, &dst, &packet).unwrap_err(),
+            ParseError::Truncated,
+            "{options}"
+        );
     }
 }
 
@@ -136,17 +157,31 @@ fn option_running_past_the_message_is_rejected() {
 fn unknown_options_are_skipped_and_first_lladdr_wins() {
     let (src, dst) = (addr("fe80::1"), addr("ff02::1:ff00:2"));
     // Nonce option (type 14, RFC 3971) of 8 bytes, then two SLLA options.
-    let bytes = solicit_with_options(src, dst, "0e01 0102 0304 0506 0101 0200 0000 0001 0101 0200 0000 0002");
+    let bytes = solicit_with_options(
+        src,
+        dst,
+        "0e01 0102 0304 0506 0101 0200 0000 0001 0101 0200 0000 0002",
+    );
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-    let types: Vec<_> = packet.ndp_options().map(|o| o.unwrap().option_type).collect();
+    let types: Vec<_> = packet
+        .ndp_options()
+        .map(|o| o.unwrap().option_type)
+        .collect();
     assert_eq!(
         types,
-        [NdpOptionType::Unknown(14), NdpOptionType::SourceLinkLayerAddr, NdpOptionType::SourceLinkLayerAddr]
+        [
+            NdpOptionType::Unknown(14),
+            NdpOptionType::SourceLinkLayerAddr,
+            NdpOptionType::SourceLinkLayerAddr
+        ]
     );
     let repr = Icmpv6Repr::parse(&src, &dst, &packet).unwrap();
     assert_eq!(
         repr,
-        Icmpv6Repr::NeighborSolicit(NdpNeighborSolicit { target: addr("2001:db8::2"), source_lladdr: Some(MAC_1) })
+        Icmpv6Repr::NeighborSolicit(NdpNeighborSolicit {
+            target: addr("2001:db8::2"),
+            source_lladdr: Some(MAC_1)
+        })
     );
 }
 
@@ -165,12 +200,18 @@ fn dad_probe_with_source_lladdr_is_rejected() {
     let (src, dst) = (Ipv6Addr::UNSPECIFIED, addr("ff02::1:ff00:2"));
     let bytes = solicit_with_options(src, dst, "0101 0200 0000 0001");
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-    assert!(matches!(Icmpv6Repr::parse(&src, &dst, &packet), Err(ParseError::Malformed(_))));
+    assert!(matches!(
+        Icmpv6Repr::parse(&src, &dst, &packet),
+        Err(ParseError::Malformed(_))
+    ));
     // And a DAD probe must go to a solicited-node group.
     let dst = addr("ff02::1");
     let bytes = solicit_with_options(src, dst, "");
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-    assert!(matches!(Icmpv6Repr::parse(&src, &dst, &packet), Err(ParseError::Malformed(_))));
+    assert!(matches!(
+        Icmpv6Repr::parse(&src, &dst, &packet),
+        Err(ParseError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -188,19 +229,28 @@ fn multicast_target_nonzero_code_and_solicited_multicast_na_are_rejected() {
     nonzero_code[1] = 1;
     for bytes in [fix(multicast_target, src, dst), fix(nonzero_code, src, dst)] {
         let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-        assert!(matches!(Icmpv6Repr::parse(&src, &dst, &packet), Err(ParseError::Malformed(_))));
+        assert!(matches!(
+            Icmpv6Repr::parse(&src, &dst, &packet),
+            Err(ParseError::Malformed(_))
+        ));
     }
     // §7.1.2: an NA to a multicast address must not have S set.
     let (src, dst) = (addr("fe80::2"), addr("ff02::1"));
     let bytes = fix(hex(&format!("8800 0000 6000 0000 {TARGET}")), src, dst);
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
-    assert!(matches!(Icmpv6Repr::parse(&src, &dst, &packet), Err(ParseError::Malformed(_))));
+    assert!(matches!(
+        Icmpv6Repr::parse(&src, &dst, &packet),
+        Err(ParseError::Malformed(_))
+    ));
 }
 
 #[test]
 fn neighbor_messages_shorter_than_24_bytes_are_truncated() {
     let bytes = hex(&format!("8700 0000 0000 0000 {TARGET}"));
     for len in [4, 8, 23] {
-        assert_eq!(Icmpv6Packet::new_checked(&bytes[..len]).unwrap_err(), ParseError::Truncated);
+        assert_eq!(
+            Icmpv6Packet::new_checked(&bytes[..len]).unwrap_err(),
+            ParseError::Truncated
+        );
     }
 }

@@ -32,56 +32,175 @@ const V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 /// Calls every read accessor of every view on `bytes`.
 fn read_everything(bytes: &[u8]) {
     let e = EthernetFrame::new_unchecked(bytes);
-    sink((e.dst_addr(), e.src_addr(), e.ethertype(), e.payload(), e.into_payload()));
+    sink((
+        e.dst_addr(),
+        e.src_addr(),
+        e.ethertype(),
+        e.payload(),
+        e.into_payload(),
+    ));
     sink(EthernetRepr::parse(&e));
 
     let v = VlanTag::new_unchecked(bytes);
-    sink((v.pcp(), v.dei(), v.vid(), v.ethertype(), v.payload(), v.into_payload()));
+    sink((
+        v.pcp(),
+        v.dei(),
+        v.vid(),
+        v.ethertype(),
+        v.payload(),
+        v.into_payload(),
+    ));
     sink(VlanRepr::parse(&v));
 
     let a = ArpPacket::new_unchecked(bytes);
-    sink((a.hardware_type(), a.protocol_type(), a.hardware_len(), a.protocol_len(), a.operation()));
+    sink((
+        a.hardware_type(),
+        a.protocol_type(),
+        a.hardware_len(),
+        a.protocol_len(),
+        a.operation(),
+    ));
     sink((a.sender_hardware_addr(), a.sender_protocol_addr()));
     sink((a.target_hardware_addr(), a.target_protocol_addr()));
     sink(ArpRepr::parse(&a));
 
     let p = Ipv4Packet::new_unchecked(bytes);
-    sink((p.version(), p.header_len(), p.dscp_ecn(), p.total_len(), p.ident()));
-    sink((p.dont_frag(), p.more_frags(), p.frag_offset(), p.is_fragment(), p.ttl(), p.protocol()));
-    sink((p.checksum(), p.src_addr(), p.dst_addr(), p.options(), p.payload(), p.verify_checksum()));
+    sink((
+        p.version(),
+        p.header_len(),
+        p.dscp_ecn(),
+        p.total_len(),
+        p.ident(),
+    ));
+    sink((
+        p.dont_frag(),
+        p.more_frags(),
+        p.frag_offset(),
+        p.is_fragment(),
+        p.ttl(),
+        p.protocol(),
+    ));
+    sink((
+        p.checksum(),
+        p.src_addr(),
+        p.dst_addr(),
+        p.options(),
+        p.payload(),
+        p.verify_checksum(),
+    ));
     sink(p.options_iter().take(64).collect::<Vec<_>>());
     sink((p.into_payload(), Ipv4Repr::parse(&p)));
 
     let p = Ipv6Packet::new_unchecked(bytes);
-    sink((p.version(), p.traffic_class(), p.flow_label(), p.payload_len(), p.next_header()));
-    sink((p.hop_limit(), p.src_addr(), p.dst_addr(), p.payload(), p.upper_layer()));
+    sink((
+        p.version(),
+        p.traffic_class(),
+        p.flow_label(),
+        p.payload_len(),
+        p.next_header(),
+    ));
+    sink((
+        p.hop_limit(),
+        p.src_addr(),
+        p.dst_addr(),
+        p.payload(),
+        p.upper_layer(),
+    ));
     sink((p.into_payload(), Ipv6Repr::parse(&p)));
 
     let i = Icmpv4Packet::new_unchecked(bytes);
-    sink((i.msg_type(), i.code(), i.checksum(), i.echo_ident(), i.echo_seq_no(), i.next_hop_mtu()));
-    sink((i.pointer(), i.gateway(), i.data(), i.is_error(), i.verify_checksum(), i.into_data()));
+    sink((
+        i.msg_type(),
+        i.code(),
+        i.checksum(),
+        i.echo_ident(),
+        i.echo_seq_no(),
+        i.next_hop_mtu(),
+    ));
+    sink((
+        i.pointer(),
+        i.gateway(),
+        i.data(),
+        i.is_error(),
+        i.verify_checksum(),
+        i.into_data(),
+    ));
     sink(Icmpv4Repr::parse(&i));
 
     let i = Icmpv6Packet::new_unchecked(bytes);
-    sink((i.msg_type(), i.code(), i.checksum(), i.is_error(), i.mtu(), i.pointer()));
-    sink((i.echo_ident(), i.echo_seq_no(), i.data(), i.target_addr(), i.into_data()));
-    sink((i.router_flag(), i.solicited_flag(), i.override_flag(), i.verify_checksum(&V6, &V6)));
+    sink((
+        i.msg_type(),
+        i.code(),
+        i.checksum(),
+        i.is_error(),
+        i.mtu(),
+        i.pointer(),
+    ));
+    sink((
+        i.echo_ident(),
+        i.echo_seq_no(),
+        i.data(),
+        i.target_addr(),
+        i.into_data(),
+    ));
+    sink((
+        i.router_flag(),
+        i.solicited_flag(),
+        i.override_flag(),
+        i.verify_checksum(&V6, &V6),
+    ));
     sink(i.ndp_options().take(64).collect::<Vec<_>>());
     sink(Icmpv6Repr::parse(&V6, &V6, &i));
-    sink(Icmpv6Repr::parse(&Ipv6Addr::UNSPECIFIED, &"ff02::1:ff00:1".parse().unwrap(), &i));
+    sink(Icmpv6Repr::parse(
+        &Ipv6Addr::UNSPECIFIED,
+        &"ff02::1:ff00:1".parse().unwrap(),
+        &i,
+    ));
 
     let u = UdpPacket::new_unchecked(bytes);
-    sink((u.src_port(), u.dst_port(), u.len(), u.is_empty(), u.checksum(), u.payload()));
-    sink((u.verify_checksum_v4(V4, V4), u.verify_checksum_v6(&V6, &V6), u.into_payload()));
+    sink((
+        u.src_port(),
+        u.dst_port(),
+        u.len(),
+        u.is_empty(),
+        u.checksum(),
+        u.payload(),
+    ));
+    sink((
+        u.verify_checksum_v4(V4, V4),
+        u.verify_checksum_v6(&V6, &V6),
+        u.into_payload(),
+    ));
     sink(UdpRepr::parse(&u));
 
     let t = TcpPacket::new_unchecked(bytes);
-    sink((t.src_port(), t.dst_port(), t.seq_number(), t.ack_number(), t.header_len(), t.flags()));
-    sink((t.fin(), t.syn(), t.rst(), t.psh(), t.ack(), t.urg(), t.window_len(), t.checksum()));
+    sink((
+        t.src_port(),
+        t.dst_port(),
+        t.seq_number(),
+        t.ack_number(),
+        t.header_len(),
+        t.flags(),
+    ));
+    sink((
+        t.fin(),
+        t.syn(),
+        t.rst(),
+        t.psh(),
+        t.ack(),
+        t.urg(),
+        t.window_len(),
+        t.checksum(),
+    ));
     sink((t.urgent_at(), t.options(), t.payload(), t.into_payload()));
     sink((t.verify_checksum_v4(V4, V4), t.verify_checksum_v6(&V6, &V6)));
 
-    for protocol in [IpProtocol::Tcp, IpProtocol::Udp, IpProtocol::Sctp, IpProtocol::Icmp] {
+    for protocol in [
+        IpProtocol::Tcp,
+        IpProtocol::Udp,
+        IpProtocol::Sctp,
+        IpProtocol::Icmp,
+    ] {
         sink(transport_ports(protocol, bytes));
     }
 }
@@ -174,7 +293,10 @@ fn check_everything(bytes: &[u8]) {
 
 /// Bytes that often get past the first checks: a plausible first byte.
 fn plausible_bytes() -> impl Strategy<Value = Vec<u8>> {
-    (prop::sample::select(vec![0x45u8, 0x46, 0x4f, 0x60, 0x87, 0x88, 0x80, 0x00]), prop::collection::vec(any::<u8>(), 0..120))
+    (
+        prop::sample::select(vec![0x45u8, 0x46, 0x4f, 0x60, 0x87, 0x88, 0x80, 0x00]),
+        prop::collection::vec(any::<u8>(), 0..120),
+    )
         .prop_map(|(first, mut rest)| {
             rest.insert(0, first);
             rest
@@ -216,7 +338,9 @@ fn ipv6_addr() -> impl Strategy<Value = Ipv6Addr> {
 }
 
 fn unicast_ipv6() -> impl Strategy<Value = Ipv6Addr> {
-    ipv6_addr().prop_filter("not multicast or unspecified", |a| !a.is_multicast() && !a.is_unspecified())
+    ipv6_addr().prop_filter("not multicast or unspecified", |a| {
+        !a.is_multicast() && !a.is_unspecified()
+    })
 }
 
 fn data() -> impl Strategy<Value = Vec<u8>> {
@@ -358,13 +482,17 @@ fn parse_frame(bytes: &[u8]) -> Result<Parsed, ParseError> {
         payload = tag.into_payload();
     }
     match ethertype {
-        EtherType::Arp => Ok(Parsed::Arp(ArpRepr::parse(&ArpPacket::new_checked(payload)?)?)),
+        EtherType::Arp => Ok(Parsed::Arp(ArpRepr::parse(&ArpPacket::new_checked(
+            payload,
+        )?)?)),
         EtherType::Ipv4 => {
             let packet = Ipv4Packet::new_checked(payload)?;
             let ip = Ipv4Repr::parse(&packet)?;
             let l4 = packet.into_payload();
             match ip.protocol {
-                IpProtocol::Icmp => Icmpv4Repr::parse(&Icmpv4Packet::new_checked(l4)?).map(|_| Parsed::Icmpv4),
+                IpProtocol::Icmp => {
+                    Icmpv4Repr::parse(&Icmpv4Packet::new_checked(l4)?).map(|_| Parsed::Icmpv4)
+                }
                 IpProtocol::Udp => {
                     let udp = UdpPacket::new_checked(l4)?;
                     if !udp.verify_checksum_v4(ip.src_addr, ip.dst_addr) {
@@ -390,10 +518,14 @@ fn parse_frame(bytes: &[u8]) -> Result<Parsed, ParseError> {
                 return Ok(Parsed::Other);
             }
             let end = ipv6::HEADER_LEN + usize::from(ip.payload_len);
-            let l4 = packet.into_inner().get(upper.offset..end).ok_or(ParseError::Truncated)?;
+            let l4 = packet
+                .into_inner()
+                .get(upper.offset..end)
+                .ok_or(ParseError::Truncated)?;
             match upper.protocol {
                 IpProtocol::Icmpv6 => {
-                    Icmpv6Repr::parse(&ip.src_addr, &ip.dst_addr, &Icmpv6Packet::new_checked(l4)?).map(|_| Parsed::Icmpv6)
+                    Icmpv6Repr::parse(&ip.src_addr, &ip.dst_addr, &Icmpv6Packet::new_checked(l4)?)
+                        .map(|_| Parsed::Icmpv6)
                 }
                 IpProtocol::Udp => {
                     let udp = UdpPacket::new_checked(l4)?;
@@ -416,10 +548,27 @@ const MAC_B: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
 fn ethernet(vlan: Option<u16>, ethertype: EtherType, body: &[u8]) -> Vec<u8> {
     let tag_len = if vlan.is_some() { vlan::HEADER_LEN } else { 0 };
     let mut buf = vec![0u8; ethernet::HEADER_LEN + tag_len + body.len()];
-    let outer = if vlan.is_some() { EtherType::Vlan } else { ethertype };
-    EthernetRepr { src_addr: MAC_A, dst_addr: MAC_B, ethertype: outer }.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+    let outer = if vlan.is_some() {
+        EtherType::Vlan
+    } else {
+        ethertype
+    };
+    EthernetRepr {
+        src_addr: MAC_A,
+        dst_addr: MAC_B,
+        ethertype: outer,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
     if let Some(vid) = vlan {
-        VlanRepr { pcp: 0, dei: false, vid, ethertype }.emit(&mut VlanTag::new_unchecked(&mut buf[ethernet::HEADER_LEN..]));
+        VlanRepr {
+            pcp: 0,
+            dei: false,
+            vid,
+            ethertype,
+        }
+        .emit(&mut VlanTag::new_unchecked(
+            &mut buf[ethernet::HEADER_LEN..],
+        ));
     }
     buf[ethernet::HEADER_LEN + tag_len..].copy_from_slice(body);
     buf
@@ -459,7 +608,11 @@ fn ipv6(next_header: IpProtocol, payload: &[u8]) -> Vec<u8> {
 }
 
 fn udp_v4(payload: &[u8]) -> Vec<u8> {
-    let repr = UdpRepr { src_port: 3784, dst_port: 3784, payload_len: payload.len() as u16 };
+    let repr = UdpRepr {
+        src_port: 3784,
+        dst_port: 3784,
+        payload_len: payload.len() as u16,
+    };
     let mut buf = vec![0u8; udp::HEADER_LEN + payload.len()];
     let mut view = UdpPacket::new_unchecked(&mut buf[..]);
     repr.emit(&mut view);
@@ -483,7 +636,11 @@ fn valid_frames() -> Vec<(&'static str, Vec<u8>)> {
         buf
     };
     let icmpv4 = {
-        let repr = Icmpv4Repr::EchoRequest { ident: 1, seq_no: 2, data: &[0, 0, 0, 0] };
+        let repr = Icmpv4Repr::EchoRequest {
+            ident: 1,
+            seq_no: 2,
+            data: &[0, 0, 0, 0],
+        };
         let mut buf = vec![0u8; repr.buffer_len()];
         repr.emit(&mut Icmpv4Packet::new_unchecked(&mut buf[..]));
         buf
@@ -501,7 +658,10 @@ fn valid_frames() -> Vec<(&'static str, Vec<u8>)> {
     let ns = {
         let src = V6;
         let dst: Ipv6Addr = "2001:db8::2".parse().unwrap();
-        let repr = Icmpv6Repr::NeighborSolicit(NdpNeighborSolicit { target: dst, source_lladdr: Some(MAC_A) });
+        let repr = Icmpv6Repr::NeighborSolicit(NdpNeighborSolicit {
+            target: dst,
+            source_lladdr: Some(MAC_A),
+        });
         let mut buf = vec![0u8; repr.buffer_len()];
         repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut buf[..]));
         buf
@@ -513,7 +673,12 @@ fn valid_frames() -> Vec<(&'static str, Vec<u8>)> {
         let mut body = vec![17, 0, 1, 4, 0, 0, 0, 0];
         let mut udp = vec![0u8; 12];
         let mut view = UdpPacket::new_unchecked(&mut udp[..]);
-        UdpRepr { src_port: 49152, dst_port: 4784, payload_len: 4 }.emit(&mut view);
+        UdpRepr {
+            src_port: 49152,
+            dst_port: 4784,
+            payload_len: 4,
+        }
+        .emit(&mut view);
         view.payload_mut().copy_from_slice(&[0, 0, 0, 0]);
         view.fill_checksum_v6(&src, &dst);
         body.extend_from_slice(&udp);
@@ -522,11 +687,30 @@ fn valid_frames() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("arp", ethernet(None, EtherType::Arp, &arp)),
         ("vlan arp", ethernet(Some(42), EtherType::Arp, &arp)),
-        ("ipv4 icmp", ethernet(None, EtherType::Ipv4, &ipv4(IpProtocol::Icmp, &icmpv4))),
-        ("ipv4 udp", ethernet(None, EtherType::Ipv4, &ipv4(IpProtocol::Udp, &udp_v4(&[0, 0, 0, 0])))),
-        ("vlan ipv4 tcp", ethernet(Some(7), EtherType::Ipv4, &ipv4(IpProtocol::Tcp, &tcp))),
-        ("ipv6 ns", ethernet(None, EtherType::Ipv6, &ipv6(IpProtocol::Icmpv6, &ns))),
-        ("ipv6 destopts udp", ethernet(None, EtherType::Ipv6, &ipv6(IpProtocol::Ipv6Opts, &udp_v6))),
+        (
+            "ipv4 icmp",
+            ethernet(None, EtherType::Ipv4, &ipv4(IpProtocol::Icmp, &icmpv4)),
+        ),
+        (
+            "ipv4 udp",
+            ethernet(
+                None,
+                EtherType::Ipv4,
+                &ipv4(IpProtocol::Udp, &udp_v4(&[0, 0, 0, 0])),
+            ),
+        ),
+        (
+            "vlan ipv4 tcp",
+            ethernet(Some(7), EtherType::Ipv4, &ipv4(IpProtocol::Tcp, &tcp)),
+        ),
+        (
+            "ipv6 ns",
+            ethernet(None, EtherType::Ipv6, &ipv6(IpProtocol::Icmpv6, &ns)),
+        ),
+        (
+            "ipv6 destopts udp",
+            ethernet(None, EtherType::Ipv6, &ipv6(IpProtocol::Ipv6Opts, &udp_v6)),
+        ),
     ]
 }
 
@@ -537,17 +721,32 @@ fn every_strict_prefix_of_a_valid_frame_is_an_error() {
     // catch it.
     for (name, frame) in valid_frames() {
         let parsed = parse_frame(&frame);
-        assert!(parsed.is_ok() && parsed != Ok(Parsed::Other), "{name}: {parsed:?}");
+        assert!(
+            parsed.is_ok() && parsed != Ok(Parsed::Other),
+            "{name}: {parsed:?}"
+        );
         for cut in 0..frame.len() {
-            assert!(parse_frame(&frame[..cut]).is_err(), "{name} cut at {cut} parsed");
+            assert!(
+                parse_frame(&frame[..cut]).is_err(),
+                "{name} cut at {cut} parsed"
+            );
         }
     }
 }
 
 #[test]
 fn valid_frames_parse_to_what_was_built() {
-    let parsed: Vec<_> = valid_frames().into_iter().map(|(_, f)| parse_frame(&f).unwrap()).collect();
-    assert!(matches!(parsed[0], Parsed::Arp(ArpRepr { operation: ArpOperation::Request, .. })));
+    let parsed: Vec<_> = valid_frames()
+        .into_iter()
+        .map(|(_, f)| parse_frame(&f).unwrap())
+        .collect();
+    assert!(matches!(
+        parsed[0],
+        Parsed::Arp(ArpRepr {
+            operation: ArpOperation::Request,
+            ..
+        })
+    ));
     assert_eq!(parsed[2], Parsed::Icmpv4);
     assert_eq!(parsed[3], Parsed::Udp(3784, 3784));
     assert_eq!(parsed[4], Parsed::Tcp(179, 40000));

@@ -26,7 +26,11 @@ fn reference_checksum(parts: &[&[u8]]) -> u16 {
     let mut i = 0;
     while i < bytes.len() {
         let hi = u64::from(bytes[i]);
-        let lo = if i + 1 < bytes.len() { u64::from(bytes[i + 1]) } else { 0 };
+        let lo = if i + 1 < bytes.len() {
+            u64::from(bytes[i + 1])
+        } else {
+            0
+        };
         sum += (hi << 8) | lo;
         i += 2;
     }
@@ -64,7 +68,10 @@ fn zeroed_at(bytes: &[u8], at: usize) -> Vec<u8> {
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 const MAC_A: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x01]);
@@ -82,11 +89,19 @@ fn ethernet_header_decodes_and_encodes() {
     assert_eq!(frame.payload(), &[0xde, 0xad, 0xbe, 0xef]);
 
     let repr = EthernetRepr::parse(&frame).unwrap();
-    assert_eq!(repr, EthernetRepr { src_addr: MAC_A, dst_addr: MAC_B, ethertype: EtherType::Ipv4 });
+    assert_eq!(
+        repr,
+        EthernetRepr {
+            src_addr: MAC_A,
+            dst_addr: MAC_B,
+            ethertype: EtherType::Ipv4
+        }
+    );
     let mut out = vec![0u8; bytes.len()];
     let mut view = EthernetFrame::new_unchecked(&mut out[..]);
     repr.emit(&mut view);
-    view.payload_mut().copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    view.payload_mut()
+        .copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
     assert_eq!(out, bytes);
     assert_eq!(repr.buffer_len(), ethernet::HEADER_LEN);
 }
@@ -108,7 +123,10 @@ fn ethertype_values_round_trip_and_keep_unknowns() {
 
 #[test]
 fn ethernet_shorter_than_header_is_truncated() {
-    assert_eq!(EthernetFrame::new_checked(&[0u8; 13][..]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        EthernetFrame::new_checked(&[0u8; 13][..]).unwrap_err(),
+        ParseError::Truncated
+    );
 }
 
 // ---------------------------------------------------------------- VLAN
@@ -128,7 +146,15 @@ fn qinq_stack_decodes_and_encodes() {
     assert!(inner.payload().is_empty());
 
     let inner_repr = VlanRepr::parse(&inner).unwrap();
-    assert_eq!(inner_repr, VlanRepr { pcp: 5, dei: true, vid: 100, ethertype: EtherType::Ipv6 });
+    assert_eq!(
+        inner_repr,
+        VlanRepr {
+            pcp: 5,
+            dei: true,
+            vid: 100,
+            ethertype: EtherType::Ipv6
+        }
+    );
     let mut out = [0u8; 4];
     inner_repr.emit(&mut VlanTag::new_unchecked(&mut out[..]));
     assert_eq!(&out[..], &bytes[18..22]);
@@ -167,11 +193,24 @@ fn arp_for_other_hardware_or_protocols_is_unsupported() {
     for (at, value) in [(1, 6u8 /* IEEE 802 */), (2, 0x86), (4, 8), (5, 16)] {
         let mut bad = good.clone();
         bad[at] = value;
-        assert_eq!(ArpPacket::new_checked(&bad[..]).unwrap_err(), ParseError::Unsupported, "byte {at}");
-        assert_eq!(ArpRepr::parse(&ArpPacket::new_unchecked(&bad[..])).unwrap_err(), ParseError::Unsupported);
+        assert_eq!(
+            ArpPacket::new_checked(&bad[..]).unwrap_err(),
+            ParseError::Unsupported,
+            "byte {at}"
+        );
+        assert_eq!(
+            ArpRepr::parse(&ArpPacket::new_unchecked(&bad[..])).unwrap_err(),
+            ParseError::Unsupported
+        );
     }
-    assert_eq!(ArpPacket::new_checked(&good[..27]).unwrap_err(), ParseError::Truncated);
-    assert_eq!(ArpPacket::new_unchecked(&good[..]).operation(), ArpOperation::Reply);
+    assert_eq!(
+        ArpPacket::new_checked(&good[..27]).unwrap_err(),
+        ParseError::Truncated
+    );
+    assert_eq!(
+        ArpPacket::new_unchecked(&good[..]).operation(),
+        ArpOperation::Reply
+    );
 }
 
 // ---------------------------------------------------------------- IPv4
@@ -225,7 +264,9 @@ fn ipv4_header_decodes_and_encodes() {
 #[test]
 fn ipv4_options_iterate_with_copied_flag() {
     // IHL 7: Router Alert (copied, RFC 2113), NOP, EOL, two padding bytes.
-    let bytes = hex("4700 0024 abcd 0000 4002 2404 0a00 0001 0a00 0002 9404 0000 0100 0000 1111 1111 2222 2222");
+    let bytes = hex(
+        "4700 0024 abcd 0000 4002 2404 0a00 0001 0a00 0002 9404 0000 0100 0000 1111 1111 2222 2222",
+    );
     assert_eq!(reference_checksum(&[&zeroed_at(&bytes[..28], 10)]), 0x2404);
     let packet = Ipv4Packet::new_checked(&bytes[..]).unwrap();
     assert!(packet.verify_checksum());
@@ -235,8 +276,16 @@ fn ipv4_options_iterate_with_copied_flag() {
     assert_eq!(
         options,
         [
-            Ipv4Option { kind: 0x94, copied: true, data: &[0, 0] },
-            Ipv4Option { kind: 0x01, copied: false, data: &[] },
+            Ipv4Option {
+                kind: 0x94,
+                copied: true,
+                data: &[0, 0]
+            },
+            Ipv4Option {
+                kind: 0x01,
+                copied: false,
+                data: &[]
+            },
         ]
     );
     let mut out = [0u8; 5];
@@ -258,12 +307,18 @@ fn ipv4_options_with_bad_lengths_are_errors() {
         (&[0x01, 0x07, 0x09, 0x00][..], "length past the area"),
     ] {
         let items: Vec<_> = dataplane::packet::Ipv4Options::new(options).collect();
-        assert!(matches!(items.last(), Some(Err(ParseError::Malformed(_)))), "{why}: {items:?}");
+        assert!(
+            matches!(items.last(), Some(Err(ParseError::Malformed(_)))),
+            "{why}: {items:?}"
+        );
         // One error, then the iterator ends.
         assert_eq!(items.iter().filter(|i| i.is_err()).count(), 1, "{why}");
     }
     // Bytes after EOL are never looked at.
-    assert_eq!(dataplane::packet::Ipv4Options::new(&[0x00, 0x07]).count(), 0);
+    assert_eq!(
+        dataplane::packet::Ipv4Options::new(&[0x00, 0x07]).count(),
+        0
+    );
 }
 
 #[test]
@@ -280,14 +335,23 @@ fn ipv4_new_checked_rejects_each_bad_length() {
     // total_len below header_len, and past the buffer.
     let mut b = bytes.clone();
     b[2..4].copy_from_slice(&19u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), ParseError::BadLength);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        ParseError::BadLength
+    );
     b[2..4].copy_from_slice(&0x74u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        ParseError::Truncated
+    );
     // IHL 15 (60 bytes) in a 40-byte buffer.
     let mut b = bytes[..40].to_vec();
     b[0] = 0x4f;
     b[2..4].copy_from_slice(&40u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        ParseError::Truncated
+    );
     // A corrupted checksum is a repr error, not a view error.
     let mut b = bytes.clone();
     b[11] ^= 1;
@@ -323,9 +387,19 @@ fn ipv4_fragment_fields_encode() {
     packet.set_total_len(1500);
     packet.fill_checksum();
     assert_eq!(&bytes[2..8], &[0x05, 0xdc, 0xbe, 0xef, 0x20, 0xb9]);
-    assert_eq!(u16::from_be_bytes([bytes[10], bytes[11]]), reference_checksum(&[&zeroed_at(&bytes, 10)]));
+    assert_eq!(
+        u16::from_be_bytes([bytes[10], bytes[11]]),
+        reference_checksum(&[&zeroed_at(&bytes, 10)])
+    );
     let packet = Ipv4Packet::new_unchecked(&bytes[..]);
-    assert_eq!((packet.more_frags(), packet.dont_frag(), packet.frag_offset()), (true, false, 1480));
+    assert_eq!(
+        (
+            packet.more_frags(),
+            packet.dont_frag(),
+            packet.frag_offset()
+        ),
+        (true, false, 1480)
+    );
     assert!(packet.is_fragment());
 }
 
@@ -344,8 +418,14 @@ fn ipv6_header_decodes_and_encodes() {
     assert_eq!(packet.payload_len(), 4);
     assert_eq!(packet.next_header(), IpProtocol::Udp);
     assert_eq!(packet.hop_limit(), 255);
-    assert_eq!(packet.src_addr(), "2001:db8::1".parse::<Ipv6Addr>().unwrap());
-    assert_eq!(packet.dst_addr(), "2001:db8::2".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        packet.src_addr(),
+        "2001:db8::1".parse::<Ipv6Addr>().unwrap()
+    );
+    assert_eq!(
+        packet.dst_addr(),
+        "2001:db8::2".parse::<Ipv6Addr>().unwrap()
+    );
     assert_eq!(packet.payload(), &[0xca, 0xfe, 0xf0, 0x0d]);
 
     let repr = Ipv6Repr::parse(&packet).unwrap();
@@ -355,8 +435,14 @@ fn ipv6_header_decodes_and_encodes() {
 
     let mut bad = bytes.clone();
     bad[0] = 0x4b;
-    assert_eq!(Ipv6Packet::new_checked(&bad[..]).unwrap_err(), ParseError::BadVersion);
-    assert_eq!(Ipv6Packet::new_checked(&bytes[..43]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        Ipv6Packet::new_checked(&bad[..]).unwrap_err(),
+        ParseError::BadVersion
+    );
+    assert_eq!(
+        Ipv6Packet::new_checked(&bytes[..43]).unwrap_err(),
+        ParseError::Truncated
+    );
 }
 
 // ---------------------------------------------------------------- ICMPv4
@@ -370,14 +456,24 @@ fn icmpv4_echo_request_decodes_and_encodes() {
     assert!(!packet.is_error());
     assert!(packet.verify_checksum());
     let repr = Icmpv4Repr::parse(&packet).unwrap();
-    assert_eq!(repr, Icmpv4Repr::EchoRequest { ident: 0x1234, seq_no: 1, data: b"abcd" });
+    assert_eq!(
+        repr,
+        Icmpv4Repr::EchoRequest {
+            ident: 0x1234,
+            seq_no: 1,
+            data: b"abcd"
+        }
+    );
     let mut out = vec![0xffu8; repr.buffer_len()];
     repr.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
     assert_eq!(out, bytes);
 
     let mut bad = bytes.clone();
     bad[9] ^= 0x40;
-    assert_eq!(Icmpv4Repr::parse(&Icmpv4Packet::new_unchecked(&bad[..])).unwrap_err(), ParseError::BadChecksum);
+    assert_eq!(
+        Icmpv4Repr::parse(&Icmpv4Packet::new_unchecked(&bad[..])).unwrap_err(),
+        ParseError::BadChecksum
+    );
 }
 
 /// The quoted invoking datagram: the IPv4 UDP header plus 8 bytes of UDP.
@@ -394,7 +490,11 @@ fn icmpv4_frag_needed_decodes_and_encodes() {
     let repr = Icmpv4Repr::parse(&packet).unwrap();
     assert_eq!(
         repr,
-        Icmpv4Repr::DstUnreachable { code: 4, next_hop_mtu: 1400, data: &hex(QUOTED_V4) }
+        Icmpv4Repr::DstUnreachable {
+            code: 4,
+            next_hop_mtu: 1400,
+            data: &hex(QUOTED_V4)
+        }
     );
     let mut out = vec![0u8; repr.buffer_len()];
     repr.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
@@ -410,7 +510,10 @@ fn icmpv4_time_exceeded_decodes_and_encodes() {
     let quoted = hex(QUOTED_V4);
     assert_eq!(
         repr,
-        Icmpv4Repr::TimeExceeded { code: icmpv4::time_exceeded_code::TTL, data: &quoted }
+        Icmpv4Repr::TimeExceeded {
+            code: icmpv4::time_exceeded_code::TTL,
+            data: &quoted
+        }
     );
     let mut out = vec![0xeeu8; repr.buffer_len()];
     repr.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
@@ -419,13 +522,38 @@ fn icmpv4_time_exceeded_decodes_and_encodes() {
 
 #[test]
 fn icmpv4_error_types_and_codes_match_rfc_792() {
-    for (value, error) in [(0u8, false), (3, true), (4, true), (5, true), (8, false), (11, true), (12, true), (13, false)] {
+    for (value, error) in [
+        (0u8, false),
+        (3, true),
+        (4, true),
+        (5, true),
+        (8, false),
+        (11, true),
+        (12, true),
+        (13, false),
+    ] {
         assert_eq!(Icmpv4Type::from(value).is_error(), error, "type {value}");
         assert_eq!(u8::from(Icmpv4Type::from(value)), value);
     }
     use icmpv4::dst_unreachable_code as c;
-    assert_eq!([c::NET, c::HOST, c::PROTOCOL, c::PORT, c::FRAG_NEEDED, c::ADMIN_PROHIBITED], [0, 1, 2, 3, 4, 13]);
-    assert_eq!([icmpv4::time_exceeded_code::TTL, icmpv4::time_exceeded_code::REASSEMBLY], [0, 1]);
+    assert_eq!(
+        [
+            c::NET,
+            c::HOST,
+            c::PROTOCOL,
+            c::PORT,
+            c::FRAG_NEEDED,
+            c::ADMIN_PROHIBITED
+        ],
+        [0, 1, 2, 3, 4, 13]
+    );
+    assert_eq!(
+        [
+            icmpv4::time_exceeded_code::TTL,
+            icmpv4::time_exceeded_code::REASSEMBLY
+        ],
+        [0, 1]
+    );
 }
 
 // ---------------------------------------------------------------- ICMPv6
@@ -436,12 +564,22 @@ fn icmpv6_echo_request_decodes_and_encodes() {
     let dst: Ipv6Addr = "fe80::2".parse().unwrap();
     let bytes = hex("8000 619a 4242 0007 70696e67");
     let pseudo = pseudo_v6(src, dst, 58, bytes.len() as u32);
-    assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 2)]), 0x619a);
+    assert_eq!(
+        reference_checksum(&[&pseudo, &zeroed_at(&bytes, 2)]),
+        0x619a
+    );
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
     assert!(packet.verify_checksum(&src, &dst));
     assert!(!packet.verify_checksum(&dst, &src.to_bits().wrapping_add(1).into()));
     let repr = Icmpv6Repr::parse(&src, &dst, &packet).unwrap();
-    assert_eq!(repr, Icmpv6Repr::EchoRequest { ident: 0x4242, seq_no: 7, data: b"ping" });
+    assert_eq!(
+        repr,
+        Icmpv6Repr::EchoRequest {
+            ident: 0x4242,
+            seq_no: 7,
+            data: b"ping"
+        }
+    );
     let mut out = vec![0u8; repr.buffer_len()];
     repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut out[..]));
     assert_eq!(out, bytes);
@@ -453,13 +591,22 @@ fn icmpv6_packet_too_big_decodes_and_encodes() {
     let dst: Ipv6Addr = "2001:db8::1".parse().unwrap();
     let bytes = hex("0200 01fb 0000 0500 6000 0000 0008 3a40");
     let pseudo = pseudo_v6(src, dst, 58, bytes.len() as u32);
-    assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 2)]), 0x01fb);
+    assert_eq!(
+        reference_checksum(&[&pseudo, &zeroed_at(&bytes, 2)]),
+        0x01fb
+    );
     let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
     assert_eq!(packet.msg_type(), Icmpv6Type::PacketTooBig);
     assert!(packet.is_error());
     assert_eq!(packet.mtu(), 1280);
     let repr = Icmpv6Repr::parse(&src, &dst, &packet).unwrap();
-    assert_eq!(repr, Icmpv6Repr::PacketTooBig { mtu: 1280, data: &bytes[8..] });
+    assert_eq!(
+        repr,
+        Icmpv6Repr::PacketTooBig {
+            mtu: 1280,
+            data: &bytes[8..]
+        }
+    );
     let mut out = vec![0u8; repr.buffer_len()];
     repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut out[..]));
     assert_eq!(out, bytes);
@@ -481,17 +628,30 @@ fn udp_over_ipv4_decodes_and_encodes() {
     let dst = Ipv4Addr::new(10, 0, 0, 2);
     let bytes = hex("14e9 0035 000d 92e1 68656c6c6f");
     let pseudo = pseudo_v4(src, dst, 17, 13);
-    assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 6)]), 0x92e1);
+    assert_eq!(
+        reference_checksum(&[&pseudo, &zeroed_at(&bytes, 6)]),
+        0x92e1
+    );
     let mut padded = bytes.clone();
     padded.push(0); // trailing byte beyond the length field
     let packet = UdpPacket::new_checked(&padded[..]).unwrap();
-    assert_eq!((packet.src_port(), packet.dst_port(), packet.len()), (5353, 53, 13));
+    assert_eq!(
+        (packet.src_port(), packet.dst_port(), packet.len()),
+        (5353, 53, 13)
+    );
     assert_eq!(packet.payload(), b"hello");
     assert!(packet.verify_checksum_v4(src, dst));
     assert!(!packet.verify_checksum_v4(dst, Ipv4Addr::new(10, 0, 0, 3)));
 
     let repr = UdpRepr::parse(&packet).unwrap();
-    assert_eq!(repr, UdpRepr { src_port: 5353, dst_port: 53, payload_len: 5 });
+    assert_eq!(
+        repr,
+        UdpRepr {
+            src_port: 5353,
+            dst_port: 53,
+            payload_len: 5
+        }
+    );
     let mut out = vec![0u8; 13];
     let mut view = UdpPacket::new_unchecked(&mut out[..]);
     repr.emit(&mut view);
@@ -513,7 +673,10 @@ fn udp_over_ipv6_decodes_and_encodes() {
     let dst: Ipv6Addr = "2001:db8::2".parse().unwrap();
     let bytes = hex("12b0 0ec8 000c bc61 62666421");
     let pseudo = pseudo_v6(src, dst, 17, 12);
-    assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 6)]), 0xbc61);
+    assert_eq!(
+        reference_checksum(&[&pseudo, &zeroed_at(&bytes, 6)]),
+        0xbc61
+    );
     let packet = UdpPacket::new_checked(&bytes[..]).unwrap();
     assert!(packet.verify_checksum_v6(&src, &dst));
     let mut out = bytes.clone();
@@ -542,10 +705,19 @@ fn udp_computed_zero_checksum_is_sent_as_all_ones() {
 #[test]
 fn udp_length_field_is_validated() {
     let mut bytes = hex("14e9 0035 0007 0000 00");
-    assert_eq!(UdpPacket::new_checked(&bytes[..]).unwrap_err(), ParseError::BadLength);
+    assert_eq!(
+        UdpPacket::new_checked(&bytes[..]).unwrap_err(),
+        ParseError::BadLength
+    );
     bytes[5] = 10;
-    assert_eq!(UdpPacket::new_checked(&bytes[..]).unwrap_err(), ParseError::Truncated);
-    assert_eq!(UdpPacket::new_checked(&bytes[..7]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        UdpPacket::new_checked(&bytes[..]).unwrap_err(),
+        ParseError::Truncated
+    );
+    assert_eq!(
+        UdpPacket::new_checked(&bytes[..7]).unwrap_err(),
+        ParseError::Truncated
+    );
 }
 
 // ---------------------------------------------------------------- TCP
@@ -557,12 +729,22 @@ fn tcp_syn_decodes_and_checksums() {
     // 40000 → 179 (BGP), SYN, data offset 6 with an MSS option of 1460.
     let bytes = hex("9c40 00b3 0102 0304 0000 0000 6002 7210 711a 0000 0204 05b4");
     let pseudo = pseudo_v4(src, dst, 6, 24);
-    assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 16)]), 0x711a);
+    assert_eq!(
+        reference_checksum(&[&pseudo, &zeroed_at(&bytes, 16)]),
+        0x711a
+    );
     let packet = TcpPacket::new_checked(&bytes[..]).unwrap();
     assert_eq!((packet.src_port(), packet.dst_port()), (40000, 179));
     assert_eq!((packet.seq_number(), packet.ack_number()), (0x0102_0304, 0));
     assert_eq!(packet.header_len(), 24);
-    assert!(packet.syn() && !packet.ack() && !packet.fin() && !packet.rst() && !packet.psh() && !packet.urg());
+    assert!(
+        packet.syn()
+            && !packet.ack()
+            && !packet.fin()
+            && !packet.rst()
+            && !packet.psh()
+            && !packet.urg()
+    );
     assert_eq!(packet.window_len(), 29200);
     assert_eq!(packet.checksum(), 0x711a);
     assert_eq!(packet.options(), &[2, 4, 5, 0xb4]);
@@ -574,9 +756,15 @@ fn tcp_syn_decodes_and_checksums() {
 
     let mut bad = bytes.clone();
     bad[12] = 0x40;
-    assert_eq!(TcpPacket::new_checked(&bad[..]).unwrap_err(), ParseError::BadHeaderLen);
+    assert_eq!(
+        TcpPacket::new_checked(&bad[..]).unwrap_err(),
+        ParseError::BadHeaderLen
+    );
     bad[12] = 0x70;
-    assert_eq!(TcpPacket::new_checked(&bad[..]).unwrap_err(), ParseError::Truncated);
+    assert_eq!(
+        TcpPacket::new_checked(&bad[..]).unwrap_err(),
+        ParseError::Truncated
+    );
 }
 
 // ---------------------------------------------------------------- ports
@@ -596,12 +784,143 @@ fn transport_ports_reads_tcp_udp_sctp_only() {
 fn ip_protocol_numbers_match_iana() {
     use IpProtocol::*;
     let table = [
-        (0, HopByHop), (1, Icmp), (2, Igmp), (6, Tcp), (17, Udp), (43, Ipv6Route), (44, Ipv6Frag),
-        (47, Gre), (50, Esp), (51, Ah), (58, Icmpv6), (59, Ipv6NoNxt), (60, Ipv6Opts), (89, Ospf),
-        (112, Vrrp), (132, Sctp), (253, Unknown(253)),
+        (0, HopByHop),
+        (1, Icmp),
+        (2, Igmp),
+        (6, Tcp),
+        (17, Udp),
+        (43, Ipv6Route),
+        (44, Ipv6Frag),
+        (47, Gre),
+        (50, Esp),
+        (51, Ah),
+        (58, Icmpv6),
+        (59, Ipv6NoNxt),
+        (60, Ipv6Opts),
+        (89, Ospf),
+        (112, Vrrp),
+        (132, Sctp),
+        (253, Unknown(253)),
     ];
     for (value, protocol) in table {
         assert_eq!(IpProtocol::from(value), protocol);
         assert_eq!(u8::from(protocol), value);
     }
+}
+
+// ---------------------------------------------------------------- more ICMP
+
+/// Decodes `bytes` to `expected` and re-emits it byte for byte.
+fn icmpv4_round_trip(bytes: &[u8], expected: Icmpv4Repr<'_>) {
+    let packet = Icmpv4Packet::new_checked(bytes).unwrap();
+    assert!(packet.verify_checksum());
+    let repr = Icmpv4Repr::parse(&packet).unwrap();
+    assert_eq!(repr, expected);
+    let mut out = vec![0x77u8; repr.buffer_len()];
+    repr.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
+    assert_eq!(out, bytes);
+}
+
+#[test]
+fn icmpv4_echo_reply_redirect_and_param_problem() {
+    let quoted = hex(QUOTED_V4);
+
+    let bytes = hex("0000 2904 1234 0001 61626364");
+    assert_eq!(reference_checksum(&[&zeroed_at(&bytes, 2)]), 0x2904);
+    icmpv4_round_trip(
+        &bytes,
+        Icmpv4Repr::EchoReply {
+            ident: 0x1234,
+            seq_no: 1,
+            data: b"abcd",
+        },
+    );
+
+    let bytes = hex(&format!("0501 b8c3 c0a8 00fe {QUOTED_V4}"));
+    assert_eq!(reference_checksum(&[&zeroed_at(&bytes, 2)]), 0xb8c3);
+    icmpv4_round_trip(
+        &bytes,
+        Icmpv4Repr::Redirect {
+            code: 1,
+            gateway: Ipv4Addr::new(192, 168, 0, 254),
+            data: &quoted,
+        },
+    );
+
+    let bytes = hex(&format!("0c00 5f6b 1400 0000 {QUOTED_V4}"));
+    assert_eq!(reference_checksum(&[&zeroed_at(&bytes, 2)]), 0x5f6b);
+    icmpv4_round_trip(
+        &bytes,
+        Icmpv4Repr::ParamProblem {
+            code: 0,
+            pointer: 20,
+            data: &quoted,
+        },
+    );
+}
+
+/// An IPv6/UDP header quoted by an ICMPv6 error (2001:db8::1 → ::2, port 53).
+const QUOTED_V6: &str = "600000000008114020010db800000000000000000000000120010db8000000000000000000000002d43100350008abcd";
+
+#[test]
+fn icmpv6_dst_unreachable_and_time_exceeded() {
+    let quoted = hex(QUOTED_V6);
+    let dst: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    for (src, bytes, csum, expected) in [
+        (
+            "2001:db8::2",
+            hex(&format!("0104 561a 0000 0000 {QUOTED_V6}")),
+            0x561a,
+            Icmpv6Repr::DstUnreachable {
+                code: 4,
+                data: &quoted,
+            },
+        ),
+        (
+            "2001:db8::fe",
+            hex(&format!("0300 5322 0000 0000 {QUOTED_V6}")),
+            0x5322,
+            Icmpv6Repr::TimeExceeded {
+                code: 0,
+                data: &quoted,
+            },
+        ),
+    ] {
+        let src: Ipv6Addr = src.parse().unwrap();
+        let pseudo = pseudo_v6(src, dst, 58, bytes.len() as u32);
+        assert_eq!(reference_checksum(&[&pseudo, &zeroed_at(&bytes, 2)]), csum);
+        let packet = Icmpv6Packet::new_checked(&bytes[..]).unwrap();
+        assert!(packet.is_error());
+        let repr = Icmpv6Repr::parse(&src, &dst, &packet).unwrap();
+        assert_eq!(repr, expected);
+        let mut out = vec![0x55u8; repr.buffer_len()];
+        repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut out[..]));
+        assert_eq!(out, bytes);
+        // A wrong pseudo-header address is a checksum failure.
+        assert_eq!(
+            Icmpv6Repr::parse(&dst, &dst, &packet).unwrap_err(),
+            ParseError::BadChecksum
+        );
+    }
+}
+
+#[test]
+fn tcp_syn_encodes_from_setters() {
+    use dataplane::packet::TcpFlags;
+    let src = Ipv4Addr::new(10, 0, 0, 1);
+    let dst = Ipv4Addr::new(10, 0, 0, 2);
+    let bytes = hex("9c40 00b3 0102 0304 0000 0000 6002 7210 711a 0000 0204 05b4");
+    let mut out = vec![0u8; 24];
+    let mut t = TcpPacket::new_unchecked(&mut out[..]);
+    t.set_src_port(40000);
+    t.set_dst_port(179);
+    t.set_seq_number(0x0102_0304);
+    t.set_ack_number(0);
+    t.set_header_len(24);
+    t.set_flags(TcpFlags(TcpFlags::SYN));
+    t.set_window_len(29200);
+    t.set_urgent_at(0);
+    out[20..24].copy_from_slice(&[2, 4, 5, 0xb4]);
+    TcpPacket::new_unchecked(&mut out[..]).fill_checksum_v4(src, dst);
+    assert_eq!(out, bytes);
 }

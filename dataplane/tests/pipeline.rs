@@ -701,8 +701,6 @@ fn truncated_frames_never_panic() {
         ),
     ];
     // IPv6 with hop-by-hop → fragment → UDP.
-    let mut chain = vec![44, 0, 1, 4, 0, 0, 0, 0];
-    chain[0] = 44;
     let mut ext = vec![44u8, 0, 1, 4, 0, 0, 0, 0];
     ext.extend_from_slice(&[17, 0, 0, 0, 0, 0, 0, 1]);
     ext.extend_from_slice(&udp(7, 9, &[3; 8]));

@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
         let mut out = vec![0u8; repr.buffer_len()];
         repr.emit(&mut EthernetFrame::new_unchecked(&mut out[..]));
         assert_eq!(out[..], data[..repr.buffer_len()]);
-        assert_eq!(EthernetRepr::parse(&EthernetFrame::new_unchecked(&out[..])), Ok(repr));
+        assert_eq!(
+            EthernetRepr::parse(&EthernetFrame::new_unchecked(&out[..])),
+            Ok(repr)
+        );
     }
 });

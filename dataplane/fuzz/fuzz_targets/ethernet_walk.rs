@@ -34,32 +34,40 @@ fn walk(bytes: &[u8]) -> Result<(), ParseError> {
         }
         EtherType::Ipv4 => {
             let packet = Ipv4Packet::new_checked(payload)?;
-            let ip = Ipv4Repr::parse(&packet)?;
+            // Go deeper even when the header checksum is wrong, so the
+            // fuzzer need not solve it to reach the transport parsers.
+            let _ = Ipv4Repr::parse(&packet);
+            let (src, dst, protocol) = (packet.src_addr(), packet.dst_addr(), packet.protocol());
             for option in packet.options_iter() {
                 option?;
             }
             let mut copy = payload.to_vec();
             let mut writable = Ipv4Packet::new_unchecked(&mut copy[..]);
-            if writable.ttl() > 0 {
+            if writable.ttl() > 0 && writable.verify_checksum() {
                 writable.decrement_ttl();
-                assert!(writable.verify_checksum(), "decrement_ttl broke a valid checksum");
+                assert!(
+                    writable.verify_checksum(),
+                    "decrement_ttl broke a valid checksum"
+                );
             }
             let l4 = packet.into_payload();
-            let _ = transport_ports(ip.protocol, l4);
+            let _ = transport_ports(protocol, l4);
             if packet.is_fragment() && packet.frag_offset() != 0 {
                 return Ok(());
             }
-            match ip.protocol {
+            match protocol {
                 IpProtocol::Icmp => {
-                    Icmpv4Repr::parse(&Icmpv4Packet::new_checked(l4)?)?;
+                    let icmp = Icmpv4Packet::new_checked(l4)?;
+                    let _ = (icmp.is_error(), icmp.data());
+                    Icmpv4Repr::parse(&icmp)?;
                 }
                 IpProtocol::Udp => {
                     let udp = UdpPacket::new_checked(l4)?;
-                    let _ = udp.verify_checksum_v4(ip.src_addr, ip.dst_addr);
+                    let _ = udp.verify_checksum_v4(src, dst);
                 }
                 IpProtocol::Tcp => {
                     let tcp = TcpPacket::new_checked(l4)?;
-                    let _ = (tcp.flags(), tcp.payload(), tcp.verify_checksum_v4(ip.src_addr, ip.dst_addr));
+                    let _ = (tcp.flags(), tcp.payload(), tcp.verify_checksum_v4(src, dst));
                 }
                 _ => {}
             }
@@ -72,7 +80,10 @@ fn walk(bytes: &[u8]) -> Result<(), ParseError> {
                 return Ok(());
             }
             let end = ipv6::HEADER_LEN + usize::from(ip.payload_len);
-            let l4 = packet.into_inner().get(upper.offset..end).ok_or(ParseError::Truncated)?;
+            let l4 = packet
+                .into_inner()
+                .get(upper.offset..end)
+                .ok_or(ParseError::Truncated)?;
             let _ = transport_ports(upper.protocol, l4);
             match upper.protocol {
                 IpProtocol::Icmpv6 => {
@@ -80,6 +91,7 @@ fn walk(bytes: &[u8]) -> Result<(), ParseError> {
                     for option in icmp.ndp_options() {
                         option?;
                     }
+                    let _ = (icmp.is_error(), icmp.target_addr(), icmp.mtu());
                     Icmpv6Repr::parse(&ip.src_addr, &ip.dst_addr, &icmp)?;
                 }
                 IpProtocol::Udp => {

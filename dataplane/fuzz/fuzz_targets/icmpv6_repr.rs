@@ -9,7 +9,9 @@ use dataplane::packet::icmpv6::{Icmpv6Packet, Icmpv6Repr};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((addrs, message)) = data.split_first_chunk::<32>() else { return };
+    let Some((addrs, message)) = data.split_first_chunk::<32>() else {
+        return;
+    };
     let (src, dst) = addrs.split_at(16);
     let src = Ipv6Addr::from(<[u8; 16]>::try_from(src).unwrap());
     let dst = Ipv6Addr::from(<[u8; 16]>::try_from(dst).unwrap());

@@ -19,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(repr) = Ipv4Repr::parse(&packet) {
         let mut out = vec![0u8; repr.total_len()];
         repr.emit(&mut Ipv4Packet::new_unchecked(&mut out[..]));
-        assert_eq!(Ipv4Repr::parse(&Ipv4Packet::new_checked(&out[..]).unwrap()), Ok(repr));
+        assert_eq!(
+            Ipv4Repr::parse(&Ipv4Packet::new_checked(&out[..]).unwrap()),
+            Ok(repr)
+        );
     }
 });

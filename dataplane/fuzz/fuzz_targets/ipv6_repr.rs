@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
         let mut out = vec![0u8; ipv6::HEADER_LEN + usize::from(repr.payload_len)];
         repr.emit(&mut Ipv6Packet::new_unchecked(&mut out[..]));
         assert_eq!(out[..ipv6::HEADER_LEN], data[..ipv6::HEADER_LEN]);
-        assert_eq!(Ipv6Repr::parse(&Ipv6Packet::new_checked(&out[..]).unwrap()), Ok(repr));
+        assert_eq!(
+            Ipv6Repr::parse(&Ipv6Packet::new_checked(&out[..]).unwrap()),
+            Ok(repr)
+        );
     }
 });

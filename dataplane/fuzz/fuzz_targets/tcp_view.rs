@@ -9,8 +9,18 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let packet = TcpPacket::new_unchecked(data);
-    let _ = (packet.src_port(), packet.dst_port(), packet.seq_number(), packet.ack_number());
-    let _ = (packet.flags(), packet.window_len(), packet.options(), packet.payload());
+    let _ = (
+        packet.src_port(),
+        packet.dst_port(),
+        packet.seq_number(),
+        packet.ack_number(),
+    );
+    let _ = (
+        packet.flags(),
+        packet.window_len(),
+        packet.options(),
+        packet.payload(),
+    );
     if let Ok(packet) = TcpPacket::new_checked(data) {
         assert!(packet.header_len() >= 20 && packet.header_len() <= data.len());
         let mut copy = data.to_vec();

@@ -19,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(view.verify_checksum_v4(Ipv4Addr::LOCALHOST, Ipv4Addr::BROADCAST));
         view.fill_checksum_v6(&Ipv6Addr::LOCALHOST, &Ipv6Addr::UNSPECIFIED);
         assert!(view.verify_checksum_v6(&Ipv6Addr::LOCALHOST, &Ipv6Addr::UNSPECIFIED));
-        assert_eq!(UdpRepr::parse(&UdpPacket::new_checked(&out[..]).unwrap()), Ok(repr));
+        assert_eq!(
+            UdpRepr::parse(&UdpPacket::new_checked(&out[..]).unwrap()),
+            Ok(repr)
+        );
     }
 });

@@ -42,7 +42,7 @@ impl Default for FibConfig {
     fn default() -> Self {
         Self {
             v4_first_stride: 24,
-            v6_first_stride: 24,
+            v6_first_stride: 16,
             max_nexthops: 1 << 16,
         }
     }

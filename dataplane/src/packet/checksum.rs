@@ -13,16 +13,16 @@ pub fn sum(data: &[u8]) -> u32 {
     // the end gives the same one's-complement sum as 16-bit words (RFC 1071
     // §2(B), byte-order and word-size independence), at half the additions.
     let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    let (words, rest) = data.as_chunks::<4>();
+    for word in words {
+        acc += u64::from(u32::from_be_bytes(*word));
     }
-    let mut rest = words.remainder().chunks_exact(2);
-    for w in &mut rest {
-        acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
+    let (halves, last) = rest.as_chunks::<2>();
+    for half in halves {
+        acc += u64::from(u16::from_be_bytes(*half));
     }
-    if let [last] = rest.remainder() {
-        acc += u64::from(*last) << 8;
+    if let [byte] = last {
+        acc += u64::from(*byte) << 8;
     }
     // Fold 64 → 32 → 16 bits; two rounds at each width absorb the carries.
     acc = (acc & 0xffff_ffff) + (acc >> 32);

@@ -783,7 +783,9 @@ impl CoreState {
             let icmp_type = Ipv6Packet::new_checked(ip)
                 .ok()
                 .and_then(|p| match p.upper_layer() {
-                    Ok(ul) if ul.protocol == IpProtocol::Icmpv6 => ip.get(ul.offset).copied(),
+                    Ok(ul) if ul.protocol == IpProtocol::Icmpv6 && ul.has_header() => {
+                        ip.get(ul.offset).copied()
+                    }
                     _ => None,
                 });
             if !may_send_icmpv6_error(ip, false, icmp_type, &error) {

@@ -1,0 +1,218 @@
+//! The validated configuration: plain data, every default filled in and
+//! every reference resolved, so the rest of the router never re-checks it.
+//!
+//! It serializes with the same key names as the file (`vrctl show config`)
+//! and compares with `==` (`vrctl config diff`).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Port MTU when none is given: Ethernet's.
+pub const DEFAULT_MTU: u16 = 1500;
+/// The smallest MTU an IPv4 router must accept (RFC 791: every internet
+/// module must be able to forward a 68-octet datagram).
+pub const MIN_MTU: u16 = 68;
+/// The largest MTU accepted: common jumbo frames.
+pub const MAX_MTU: u16 = 9000;
+/// The smallest MTU of a link carrying IPv6 (RFC 8200 §5).
+pub const MIN_IPV6_MTU: u16 = 1280;
+/// Administrative distance of a static route when none is given (as in FRR).
+pub const DEFAULT_DISTANCE: u8 = 1;
+/// Largest next-hop weight, as in Linux and BIRD multipath routes.
+pub const MAX_WEIGHT: u32 = 256;
+/// Tiers a next-hop group can have (0 = primary, 1 = backup, …).
+pub const MAX_TIERS: usize = dataplane::fib::group::MAX_TIERS;
+/// Next hops one tier can have.
+pub const MAX_TIER_MEMBERS: usize = dataplane::fib::group::MAX_MEMBERS;
+/// RFC 4861 §10 REACHABLE_TIME.
+pub const DEFAULT_REACHABLE_TIME_MS: u32 = 30_000;
+/// RFC 4861 §6.2.1: AdvReachableTime "MUST be no greater than 3,600,000
+/// milliseconds (1 hour)".
+pub const MAX_REACHABLE_TIME_MS: u32 = 3_600_000;
+/// RFC 4861 §10 RETRANS_TIMER.
+pub const DEFAULT_RETRANS_TIME_MS: u32 = 1_000;
+/// Longest wait between neighbor solicitations accepted; beyond a minute a
+/// dead neighbor goes unnoticed too long to be useful.
+pub const MAX_RETRANS_TIME_MS: u32 = 60_000;
+/// ICMP errors sent per second when none is given (RFC 4443 §2.4 (f)
+/// requires a limit; RFC 1812 §4.3.2.8 allows one for ICMPv4).
+pub const DEFAULT_ICMP_ERRORS_PER_SECOND: u32 = 1_000;
+pub const DEFAULT_ICMP_BURST: u32 = 100;
+/// Upper bound for the ICMP rate and burst: more is no longer a limit.
+pub const MAX_ICMP_RATE: u32 = 1_000_000;
+
+/// The whole configuration of one router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Config {
+    pub system: SystemConfig,
+    /// In file order; at least one.
+    #[serde(rename = "port")]
+    pub ports: Vec<PortConfigModel>,
+    /// In file order.
+    #[serde(rename = "static-route")]
+    pub static_routes: Vec<StaticRoute>,
+    pub neighbor: NeighborConfig,
+    pub icmp: IcmpConfig,
+    pub ecmp: EcmpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SystemConfig {
+    /// As configured, else the highest IPv4 address of any port; `None`
+    /// only if no port has an IPv4 address.
+    pub router_id: Option<Ipv4Addr>,
+    /// The CPU the control-plane thread is pinned to.
+    pub control_plane_core: usize,
+    /// The CPUs dataplane threads are pinned to, one thread each; never
+    /// empty, no duplicates.
+    pub dataplane_cores: Vec<usize>,
+    pub idle: IdlePolicy,
+}
+
+/// What a dataplane core does when a poll finds no packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdlePolicy {
+    /// Poll again at once: lowest latency, the core runs at 100 %.
+    BusyPoll,
+    /// Sleep briefly after a run of empty polls: gives the CPU back at the
+    /// cost of some latency on the first packets after a quiet spell.
+    Backoff,
+}
+
+/// One Linux interface the dataplane takes over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PortConfigModel {
+    /// The Linux interface name, unique among ports.
+    pub name: String,
+    /// The router's addresses on the link, with their prefix length
+    /// (`10.0.0.1/24`); the subnets they cover are connected routes.
+    pub addresses: Vec<IpNet>,
+    /// Largest IP packet on the link, header included.
+    pub mtu: u16,
+    pub xdp_mode: XdpMode,
+    pub bind_mode: BindMode,
+    /// NIC queues bound, rx and tx alike; never empty, no duplicates.
+    pub queues: Vec<u32>,
+    /// The dataplane core polling this port: as configured, else the ports
+    /// are dealt round-robin over `dataplane-cores` in file order.
+    pub core: usize,
+}
+
+/// How the XDP program is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum XdpMode {
+    /// Native if the driver supports it, else generic.
+    Auto,
+    /// In the driver (fast); fails if the driver lacks XDP support.
+    Native,
+    /// In the kernel's generic path (works everywhere, slower).
+    Generic,
+}
+
+/// How the AF_XDP socket binds to its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindMode {
+    /// Zero-copy if the driver supports it, else copy.
+    Auto,
+    /// Frames DMA'd straight into the router's memory; fails if unsupported.
+    ZeroCopy,
+    /// The kernel copies each frame.
+    Copy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StaticRoute {
+    /// Host bits are zero.
+    pub prefix: IpNet,
+    /// 1..=255; the lowest distance among routes to the same prefix wins.
+    pub distance: u8,
+    pub target: RouteTarget,
+}
+
+/// Where a static route sends its packets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteTarget {
+    /// Forward to these next hops, in file order. Tiers used are
+    /// contiguous from 0; weights are 1..=`MAX_WEIGHT`.
+    NextHops(Vec<NextHop>),
+    /// Drop silently.
+    Blackhole,
+    /// Drop and answer ICMP destination unreachable.
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NextHop {
+    /// The gateway; `None` for a route attached to `interface` (every
+    /// destination is on the link).
+    pub via: Option<IpAddr>,
+    /// The port the packets leave by: as configured, else the port whose
+    /// subnet covers `via` (the longest match).
+    pub interface: String,
+    /// Share of its tier's traffic relative to the other members.
+    pub weight: u32,
+    /// 0 = primary, 1 = backup, …: a packet uses the first tier with a live
+    /// next hop.
+    pub tier: u8,
+}
+
+/// Neighbor discovery timers (ARP and IPv6 ND alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NeighborConfig {
+    /// How long a confirmed neighbor stays reachable (RFC 4861 §6.3.2).
+    pub reachable_time_ms: u32,
+    /// Time between solicitations while resolving (RFC 4861 §7.2.2).
+    pub retrans_time_ms: u32,
+}
+
+impl Default for NeighborConfig {
+    fn default() -> Self {
+        Self {
+            reachable_time_ms: DEFAULT_REACHABLE_TIME_MS,
+            retrans_time_ms: DEFAULT_RETRANS_TIME_MS,
+        }
+    }
+}
+
+/// Rate limit of the ICMP errors the router originates (time exceeded,
+/// unreachable, packet too big), a token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct IcmpConfig {
+    /// Average rate; 0 sends none.
+    pub errors_per_second: u32,
+    /// Errors that may go out back to back; at least 1.
+    pub burst: u32,
+}
+
+impl Default for IcmpConfig {
+    fn default() -> Self {
+        Self {
+            errors_per_second: DEFAULT_ICMP_ERRORS_PER_SECOND,
+            burst: DEFAULT_ICMP_BURST,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EcmpConfig {
+    /// Mixed into the flow hash. Routers in a chain that share a seed split
+    /// flows the same way (hash polarization): give each a different one.
+    pub hash_seed: u64,
+    /// Hash so both directions of a flow pick the same member (sorted
+    /// addresses and ports), for stateful middleboxes behind the router.
+    pub symmetric: bool,
+}

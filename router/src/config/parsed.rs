@@ -1,0 +1,393 @@
+//! The configuration as written: every key read and type-checked, each
+//! value with its location, nothing yet checked against anything else.
+//! Values that failed to read are absent and their error is already
+//! reported; validation works with what is left.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+
+use super::diagnostics::Diagnostics;
+use super::document::{Field, TableView};
+use super::location::{Located, Location};
+use super::model::{
+    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE,
+    MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_TIERS, MAX_WEIGHT, MAX_MTU, MIN_MTU,
+    NeighborConfig, XdpMode,
+};
+
+pub(super) struct ParsedConfig {
+    /// The whole file, for problems that belong to no key.
+    pub document: Location,
+    pub system: ParsedSystem,
+    pub ports: Vec<ParsedPort>,
+    /// Every `[[port]]` read without error. Checks against the set of ports
+    /// (is this interface a port, is this gateway on a connected subnet)
+    /// are only made then: with a port missing they would only echo its
+    /// error.
+    pub ports_complete: bool,
+    pub routes: Vec<ParsedRoute>,
+    pub neighbor: NeighborConfig,
+    pub icmp: IcmpConfig,
+    pub ecmp: EcmpConfig,
+}
+
+#[derive(Default)]
+pub(super) struct ParsedSystem {
+    pub router_id: Option<Located<Ipv4Addr>>,
+    pub control_plane_core: Option<Located<usize>>,
+    pub dataplane_cores: Option<Located<Vec<Located<usize>>>>,
+    pub idle: Option<Located<IdlePolicy>>,
+    /// `[system]` read without error.
+    pub complete: bool,
+}
+
+pub(super) struct ParsedPort {
+    pub at: Location,
+    pub name: Option<Located<String>>,
+    pub addresses: Vec<Located<IpNet>>,
+    pub mtu: Option<Located<u16>>,
+    pub xdp_mode: Option<XdpMode>,
+    pub bind_mode: Option<BindMode>,
+    pub queues: Option<Located<Vec<Located<u32>>>>,
+    pub core: Option<Located<usize>>,
+}
+
+pub(super) struct ParsedRoute {
+    pub at: Location,
+    pub prefix: Option<Located<IpNet>>,
+    pub distance: Option<Located<u8>>,
+    pub blackhole: Option<Located<bool>>,
+    pub reject: Option<Located<bool>>,
+    /// Where `next-hop` is, if given.
+    pub next_hops_at: Option<Location>,
+    pub next_hops: Vec<ParsedNextHop>,
+}
+
+pub(super) struct ParsedNextHop {
+    pub at: Location,
+    pub via: Option<Located<IpAddr>>,
+    pub interface: Option<Located<String>>,
+    /// 0..=`MAX_WEIGHT`; 0 is read so that validation can say why it is
+    /// refused.
+    pub weight: Option<Located<u32>>,
+    pub tier: Option<Located<u8>>,
+}
+
+const DOCUMENT_KEYS: &[&str] = &["system", "port", "static-route", "neighbor", "icmp", "ecmp"];
+const SYSTEM_KEYS: &[&str] = &["router-id", "control-plane-core", "dataplane-cores", "idle"];
+const PORT_KEYS: &[&str] = &[
+    "name",
+    "addresses",
+    "mtu",
+    "xdp-mode",
+    "bind-mode",
+    "queues",
+    "core",
+];
+const ROUTE_KEYS: &[&str] = &["prefix", "distance", "next-hop", "blackhole", "reject"];
+const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier"];
+const NEIGHBOR_KEYS: &[&str] = &["reachable-time-ms", "retrans-time-ms"];
+const ICMP_KEYS: &[&str] = &["errors-per-second", "burst"];
+const ECMP_KEYS: &[&str] = &["hash-seed", "symmetric"];
+
+/// Core numbers are CPU indices; the bound only keeps them in `usize` on
+/// every target, the real check is against the machine's CPU count.
+const MAX_CORE: usize = u16::MAX as usize;
+
+impl ParsedConfig {
+    pub fn read(doc: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> Self {
+        doc.check_keys(d, DOCUMENT_KEYS);
+
+        let system = match doc.field("system").and_then(|f| f.table(d)) {
+            Some(t) => read_system(&t, d),
+            None => ParsedSystem {
+                complete: doc.field("system").is_none(),
+                ..ParsedSystem::default()
+            },
+        };
+
+        let before_ports = d.count();
+        let ports = doc
+            .field("port")
+            .and_then(|f| f.tables(d))
+            .unwrap_or_default()
+            .iter()
+            .map(|t| read_port(t, d))
+            .collect();
+        let ports_complete = d.count() == before_ports;
+
+        let routes = doc
+            .field("static-route")
+            .and_then(|f| f.tables(d))
+            .unwrap_or_default()
+            .iter()
+            .map(|t| read_route(t, d))
+            .collect();
+
+        let neighbor = doc
+            .field("neighbor")
+            .and_then(|f| f.table(d))
+            .map(|t| read_neighbor(&t, d))
+            .unwrap_or_default();
+        let icmp = doc
+            .field("icmp")
+            .and_then(|f| f.table(d))
+            .map(|t| read_icmp(&t, d))
+            .unwrap_or_default();
+        let ecmp = doc
+            .field("ecmp")
+            .and_then(|f| f.table(d))
+            .map(|t| read_ecmp(&t, d))
+            .unwrap_or_default();
+
+        Self {
+            document: doc.at.clone(),
+            system,
+            ports,
+            ports_complete,
+            routes,
+            neighbor,
+            icmp,
+            ecmp,
+        }
+    }
+}
+
+/// Reads every element of an array with `element`, keeping those that read.
+fn list<T>(
+    field: &Field<'_, '_>,
+    d: &mut Diagnostics<'_>,
+    help: &str,
+    element: impl Fn(&Field<'_, '_>, &mut Diagnostics<'_>) -> Option<Located<T>>,
+) -> Option<Located<Vec<Located<T>>>> {
+    let items = field.array(d, help)?;
+    Some(Located {
+        value: items.iter().filter_map(|f| element(f, d)).collect(),
+        at: field.at.clone(),
+    })
+}
+
+fn read_system(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedSystem {
+    let before = d.count();
+    t.check_keys(d, SYSTEM_KEYS);
+    let router_id = t.field("router-id").and_then(|f| {
+        f.parsed(
+            d,
+            "an IPv4 address",
+            "write an IPv4 address, e.g. `router-id = \"192.0.2.1\"`",
+        )
+    });
+    let control_plane_core = t
+        .field("control-plane-core")
+        .and_then(|f| f.integer(d, 0..=MAX_CORE));
+    let dataplane_cores = t.field("dataplane-cores").and_then(|f| {
+        list(&f, d, "list CPU numbers, e.g. `dataplane-cores = [1, 2]`", |e, d| {
+            e.integer(d, 0..=MAX_CORE)
+        })
+    });
+    let idle = t.field("idle").and_then(|f| {
+        f.keyword(
+            d,
+            &[
+                ("busy-poll", IdlePolicy::BusyPoll),
+                ("backoff", IdlePolicy::Backoff),
+            ],
+        )
+    });
+    ParsedSystem {
+        router_id,
+        control_plane_core,
+        dataplane_cores,
+        idle,
+        complete: d.count() == before,
+    }
+}
+
+fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
+    t.check_keys(d, PORT_KEYS);
+    let name = t.field("name").and_then(|f| f.string(d));
+    if t.field("name").is_none() {
+        t.missing(
+            d,
+            "[[port]]",
+            "name",
+            "add the Linux interface it takes over, e.g. `name = \"eth0\"`",
+        );
+    }
+    let addresses = t
+        .field("addresses")
+        .and_then(|f| {
+            list(
+                &f,
+                d,
+                "list addresses, e.g. `addresses = [\"10.0.0.1/24\"]`",
+                |e, d| {
+                    e.parsed(
+                        d,
+                        "an address with a prefix length",
+                        "write the router's address on the link and the subnet's length, e.g. \"10.0.0.1/24\" or \"2001:db8::1/64\"",
+                    )
+                },
+            )
+        })
+        .map(|l| l.value)
+        .unwrap_or_default();
+    let mtu = t.field("mtu").and_then(|f| f.integer(d, MIN_MTU..=MAX_MTU));
+    let xdp_mode = t.field("xdp-mode").and_then(|f| {
+        f.keyword(
+            d,
+            &[
+                ("auto", XdpMode::Auto),
+                ("native", XdpMode::Native),
+                ("generic", XdpMode::Generic),
+            ],
+        )
+    });
+    let bind_mode = t.field("bind-mode").and_then(|f| {
+        f.keyword(
+            d,
+            &[
+                ("auto", BindMode::Auto),
+                ("zero-copy", BindMode::ZeroCopy),
+                ("copy", BindMode::Copy),
+            ],
+        )
+    });
+    let queues = t.field("queues").and_then(|f| {
+        list(&f, d, "list queue numbers, e.g. `queues = [0, 1]`", |e, d| {
+            e.integer(d, 0..=u32::MAX)
+        })
+    });
+    let core = t.field("core").and_then(|f| f.integer(d, 0..=MAX_CORE));
+    ParsedPort {
+        at: t.at.clone(),
+        name,
+        addresses,
+        mtu,
+        xdp_mode: xdp_mode.map(|l| l.value),
+        bind_mode: bind_mode.map(|l| l.value),
+        queues,
+        core,
+    }
+}
+
+fn read_route(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedRoute {
+    t.check_keys(d, ROUTE_KEYS);
+    let prefix = t.field("prefix").and_then(|f| {
+        f.parsed(
+            d,
+            "a prefix",
+            "write a network and its length, e.g. \"10.0.0.0/8\", \"0.0.0.0/0\" or \"2001:db8::/32\"",
+        )
+    });
+    if t.field("prefix").is_none() {
+        t.missing(
+            d,
+            "[[static-route]]",
+            "prefix",
+            "add the destination, e.g. `prefix = \"0.0.0.0/0\"`",
+        );
+    }
+    let distance = t
+        .field("distance")
+        .and_then(|f| f.integer(d, 1..=u8::MAX));
+    let blackhole = t.field("blackhole").and_then(|f| f.boolean(d));
+    let reject = t.field("reject").and_then(|f| f.boolean(d));
+    let next_hop_field = t.field("next-hop");
+    let next_hops = next_hop_field
+        .as_ref()
+        .and_then(|f| f.tables(d))
+        .unwrap_or_default()
+        .iter()
+        .map(|t| read_next_hop(t, d))
+        .collect();
+    ParsedRoute {
+        at: t.at.clone(),
+        prefix,
+        distance,
+        blackhole,
+        reject,
+        next_hops_at: next_hop_field.map(|f| f.at),
+        next_hops,
+    }
+}
+
+fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHop {
+    t.check_keys(d, NEXT_HOP_KEYS);
+    let via = t.field("via").and_then(|f| {
+        f.parsed(
+            d,
+            "an IP address",
+            "write the gateway's address, e.g. \"192.0.2.254\" or \"fe80::1\"",
+        )
+    });
+    let interface = t.field("interface").and_then(|f| f.string(d));
+    let weight = t
+        .field("weight")
+        .and_then(|f| f.integer(d, 0..=MAX_WEIGHT));
+    let tier = t.field("tier").and_then(|f| read_tier(&f, d));
+    ParsedNextHop {
+        at: t.at.clone(),
+        via,
+        interface,
+        weight,
+        tier,
+    }
+}
+
+/// `"primary"`, `"backup"` or the tier's number.
+fn read_tier(f: &Field<'_, '_>, d: &mut Diagnostics<'_>) -> Option<Located<u8>> {
+    // MAX_TIERS is a small constant (16); the fallback never applies.
+    let last = u8::try_from(MAX_TIERS.saturating_sub(1)).unwrap_or(u8::MAX);
+    if f.is_string() {
+        f.keyword(d, &[("primary", 0), ("backup", 1)])
+    } else {
+        f.integer(d, 0..=last)
+    }
+}
+
+fn read_neighbor(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> NeighborConfig {
+    t.check_keys(d, NEIGHBOR_KEYS);
+    let default = NeighborConfig::default();
+    NeighborConfig {
+        reachable_time_ms: t
+            .field("reachable-time-ms")
+            .and_then(|f| f.integer(d, 1..=MAX_REACHABLE_TIME_MS))
+            .map_or(default.reachable_time_ms, |l| l.value),
+        retrans_time_ms: t
+            .field("retrans-time-ms")
+            .and_then(|f| f.integer(d, 1..=MAX_RETRANS_TIME_MS))
+            .map_or(default.retrans_time_ms, |l| l.value),
+    }
+}
+
+fn read_icmp(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> IcmpConfig {
+    t.check_keys(d, ICMP_KEYS);
+    let default = IcmpConfig::default();
+    IcmpConfig {
+        errors_per_second: t
+            .field("errors-per-second")
+            .and_then(|f| f.integer(d, 0..=MAX_ICMP_RATE))
+            .map_or(default.errors_per_second, |l| l.value),
+        burst: t
+            .field("burst")
+            .and_then(|f| f.integer(d, 1..=MAX_ICMP_RATE))
+            .map_or(default.burst, |l| l.value),
+    }
+}
+
+fn read_ecmp(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> EcmpConfig {
+    t.check_keys(d, ECMP_KEYS);
+    let default = EcmpConfig::default();
+    EcmpConfig {
+        hash_seed: t
+            .field("hash-seed")
+            .and_then(|f| f.integer(d, 0..=u64::MAX))
+            .map_or(default.hash_seed, |l| l.value),
+        symmetric: t
+            .field("symmetric")
+            .and_then(|f| f.boolean(d))
+            .map_or(default.symmetric, |l| l.value),
+    }
+}
