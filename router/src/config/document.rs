@@ -148,7 +148,11 @@ impl<'t, 'i> Field<'t, 'i> {
     }
 
     /// An integer within `range`.
-    pub fn integer<T>(&self, d: &mut Diagnostics<'_>, range: RangeInclusive<T>) -> Option<Located<T>>
+    pub fn integer<T>(
+        &self,
+        d: &mut Diagnostics<'_>,
+        range: RangeInclusive<T>,
+    ) -> Option<Located<T>>
     where
         T: TryFrom<i128> + PartialOrd + Display + Copy,
     {
@@ -277,7 +281,12 @@ impl<'t, 'i> Field<'t, 'i> {
     /// list of one, because the double brackets are what lets the next one
     /// be added.
     pub fn tables(&self, d: &mut Diagnostics<'_>) -> Option<Vec<TableView<'t, 'i>>> {
-        let help = || format!("write each one as a `[[{}]]` section (double brackets)", self.at.path);
+        let help = || {
+            format!(
+                "write each one as a `[[{}]]` section (double brackets)",
+                self.at.path
+            )
+        };
         let DeValue::Array(items) = self.value else {
             self.wrong_type(d, "an array of tables", Some(help()));
             return None;

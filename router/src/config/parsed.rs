@@ -11,9 +11,8 @@ use super::diagnostics::Diagnostics;
 use super::document::{Field, TableView};
 use super::location::{Located, Location};
 use super::model::{
-    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE,
-    MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_TIERS, MAX_WEIGHT, MAX_MTU, MIN_MTU,
-    NeighborConfig, XdpMode,
+    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE, MAX_MTU, MAX_REACHABLE_TIME_MS,
+    MAX_RETRANS_TIME_MS, MAX_TIERS, MAX_WEIGHT, MIN_MTU, NeighborConfig, XdpMode,
 };
 
 pub(super) struct ParsedConfig {
@@ -43,7 +42,6 @@ pub(super) struct ParsedSystem {
 }
 
 pub(super) struct ParsedPort {
-    pub at: Location,
     pub name: Option<Located<String>>,
     pub addresses: Vec<Located<IpNet>>,
     pub mtu: Option<Located<u16>>,
@@ -182,9 +180,12 @@ fn read_system(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedSystem {
         .field("control-plane-core")
         .and_then(|f| f.integer(d, 0..=MAX_CORE));
     let dataplane_cores = t.field("dataplane-cores").and_then(|f| {
-        list(&f, d, "list CPU numbers, e.g. `dataplane-cores = [1, 2]`", |e, d| {
-            e.integer(d, 0..=MAX_CORE)
-        })
+        list(
+            &f,
+            d,
+            "list CPU numbers, e.g. `dataplane-cores = [1, 2]`",
+            |e, d| e.integer(d, 0..=MAX_CORE),
+        )
     });
     let idle = t.field("idle").and_then(|f| {
         f.keyword(
@@ -255,13 +256,15 @@ fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
         )
     });
     let queues = t.field("queues").and_then(|f| {
-        list(&f, d, "list queue numbers, e.g. `queues = [0, 1]`", |e, d| {
-            e.integer(d, 0..=u32::MAX)
-        })
+        list(
+            &f,
+            d,
+            "list queue numbers, e.g. `queues = [0, 1]`",
+            |e, d| e.integer(d, 0..=u32::MAX),
+        )
     });
     let core = t.field("core").and_then(|f| f.integer(d, 0..=MAX_CORE));
     ParsedPort {
-        at: t.at.clone(),
         name,
         addresses,
         mtu,
@@ -289,9 +292,7 @@ fn read_route(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedRoute {
             "add the destination, e.g. `prefix = \"0.0.0.0/0\"`",
         );
     }
-    let distance = t
-        .field("distance")
-        .and_then(|f| f.integer(d, 1..=u8::MAX));
+    let distance = t.field("distance").and_then(|f| f.integer(d, 1..=u8::MAX));
     let blackhole = t.field("blackhole").and_then(|f| f.boolean(d));
     let reject = t.field("reject").and_then(|f| f.boolean(d));
     let next_hop_field = t.field("next-hop");
@@ -323,9 +324,7 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
         )
     });
     let interface = t.field("interface").and_then(|f| f.string(d));
-    let weight = t
-        .field("weight")
-        .and_then(|f| f.integer(d, 0..=MAX_WEIGHT));
+    let weight = t.field("weight").and_then(|f| f.integer(d, 0..=MAX_WEIGHT));
     let tier = t.field("tier").and_then(|f| read_tier(&f, d));
     ParsedNextHop {
         at: t.at.clone(),

@@ -56,7 +56,15 @@ mod tests {
 
     #[test]
     fn suggests_typos_and_other_spellings_but_not_strangers() {
-        let keys = ["name", "addresses", "mtu", "xdp-mode", "bind-mode", "queues", "core"];
+        let keys = [
+            "name",
+            "addresses",
+            "mtu",
+            "xdp-mode",
+            "bind-mode",
+            "queues",
+            "core",
+        ];
         assert_eq!(closest("adresses", keys), Some("addresses"));
         assert_eq!(closest("xdp_mode", keys), Some("xdp-mode"));
         assert_eq!(closest("MTU", keys), Some("mtu"));

@@ -12,8 +12,8 @@ use super::diagnostics::Diagnostics;
 use super::document::quoted_list;
 use super::location::{Located, Location};
 use super::model::{
-    Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MAX_WEIGHT,
-    MIN_IPV6_MTU, NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
+    Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MAX_WEIGHT, MIN_IPV6_MTU,
+    NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
 };
 use super::parsed::{ParsedConfig, ParsedNextHop, ParsedPort, ParsedRoute, ParsedSystem};
 use super::suggestion::did_you_mean;
@@ -113,11 +113,7 @@ fn validate_system(s: &ParsedSystem, cpus: usize, d: &mut Diagnostics<'_>) -> Sy
         }
         // The first core the control plane leaves free; with one CPU they
         // share it, and `idle` below defaults to giving it back.
-        None => vec![
-            (0..cpus)
-                .find(|&c| c != control_plane_core)
-                .unwrap_or(0),
-        ],
+        None => vec![(0..cpus).find(|&c| c != control_plane_core).unwrap_or(0)],
     };
 
     let shared = dataplane_cores.contains(&control_plane_core);
@@ -203,7 +199,9 @@ fn is_valid_interface_name(name: &str) -> bool {
     (1..=15).contains(&name.len())
         && name != "."
         && name != ".."
-        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace())
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
 }
 
 fn is_ipv6_link_local(addr: IpAddr) -> bool {
@@ -253,7 +251,10 @@ fn validate_ports(
 
         check_addresses(parsed, i, &label, d);
 
-        let has_ipv6 = port.addresses.iter().any(|a| matches!(a.value, IpNet::V6(_)));
+        let has_ipv6 = port
+            .addresses
+            .iter()
+            .any(|a| matches!(a.value, IpNet::V6(_)));
         let mtu = port.mtu.as_ref().map_or(DEFAULT_MTU, |m| m.value);
         if let Some(m) = &port.mtu
             && has_ipv6
@@ -324,7 +325,11 @@ fn validate_ports(
         };
 
         ports.push(PortConfigModel {
-            name: port.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+            name: port
+                .name
+                .as_ref()
+                .map(|n| n.value.clone())
+                .unwrap_or_default(),
             addresses: port.addresses.iter().map(|a| a.value).collect(),
             mtu,
             xdp_mode: port.xdp_mode.unwrap_or(super::model::XdpMode::Auto),
@@ -393,16 +398,19 @@ fn check_addresses(parsed: &ParsedConfig, index: usize, label: &str, d: &mut Dia
             continue;
         }
         let subnet = net.trunc();
-        let clash = parsed.ports[..index].iter().enumerate().find_map(|(j, other)| {
-            other
-                .addresses
-                .iter()
-                .find(|o| {
-                    let theirs = o.value.trunc();
-                    theirs.contains(&subnet) || subnet.contains(&theirs)
-                })
-                .map(|o| (j, other, o))
-        });
+        let clash = parsed.ports[..index]
+            .iter()
+            .enumerate()
+            .find_map(|(j, other)| {
+                other
+                    .addresses
+                    .iter()
+                    .find(|o| {
+                        let theirs = o.value.trunc();
+                        theirs.contains(&subnet) || subnet.contains(&theirs)
+                    })
+                    .map(|o| (j, other, o))
+            });
         if let Some((j, other, theirs)) = clash {
             d.error(
                 &address.at,
@@ -446,8 +454,14 @@ fn validate_routes(
             }
             trunc
         });
-        let distance = route.distance.as_ref().map_or(DEFAULT_DISTANCE, |l| l.value);
-        let label = prefix.map_or_else(|| "static route".to_owned(), |p| format!("static route {p}"));
+        let distance = route
+            .distance
+            .as_ref()
+            .map_or(DEFAULT_DISTANCE, |l| l.value);
+        let label = prefix.map_or_else(
+            || "static route".to_owned(),
+            |p| format!("static route {p}"),
+        );
 
         if let (Some(prefix), Some(at)) = (prefix, route.prefix.as_ref().map(|p| &p.at)) {
             let earlier = parsed.routes[..i].iter().position(|r| {
@@ -497,10 +511,15 @@ fn route_target(route: &ParsedRoute, label: &str, d: &mut Diagnostics<'_>) -> Op
         d.error(
             &reject.at,
             format!("{label} cannot be both `blackhole` and `reject`"),
-            Some("keep one: `blackhole` drops silently, `reject` also answers ICMP unreachable".into()),
+            Some(
+                "keep one: `blackhole` drops silently, `reject` also answers ICMP unreachable"
+                    .into(),
+            ),
         );
     }
-    let drop = blackhole.map(|b| ("blackhole", b)).or(reject.map(|r| ("reject", r)));
+    let drop = blackhole
+        .map(|b| ("blackhole", b))
+        .or(reject.map(|r| ("reject", r)));
     match (drop, &route.next_hops_at) {
         (Some((kind, flag)), Some(next_hops_at)) => {
             d.error(
