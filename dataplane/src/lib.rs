@@ -7,6 +7,7 @@
 //! trait ([`port`]).
 
 pub mod fib;
+pub mod huge_page_memory;
 pub mod neighbor;
 pub mod packet;
 pub mod pipeline;

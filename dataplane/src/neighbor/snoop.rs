@@ -277,3 +277,78 @@ fn observe_host_ndp(
         kind: ObservationKind::HostMapping,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+    const H: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xaa]);
+
+    fn port() -> PortConfig {
+        PortConfig {
+            name: "eth0".into(),
+            mac: US,
+            mtu: 1500,
+            ipv4: vec!["10.0.0.1/24".parse().unwrap()],
+            ipv6: vec![],
+        }
+    }
+
+    fn arp(eth_dst: MacAddr, op: u16, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&eth_dst.0);
+        f.extend_from_slice(&H.0);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4]);
+        f.extend_from_slice(&op.to_be_bytes());
+        f.extend_from_slice(&H.0);
+        f.extend_from_slice(&spa);
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&tpa);
+        f
+    }
+
+    fn kind(frame: &[u8]) -> Option<ObservationKind> {
+        observe(&port(), frame).map(|o| o.kind)
+    }
+
+    #[test]
+    fn arp_kinds() {
+        let reply_to_us = ObservationKind::Advertisement {
+            solicited: true,
+            override_: true,
+            is_router: None,
+            may_create: true,
+        };
+        assert_eq!(
+            kind(&arp(US, 2, [10, 0, 0, 9], [10, 0, 0, 1])),
+            Some(reply_to_us)
+        );
+        // A reply for us but broadcast confirms nothing.
+        assert_eq!(
+            kind(&arp(MacAddr::BROADCAST, 2, [10, 0, 0, 9], [10, 0, 0, 1])),
+            Some(ObservationKind::Unsolicited {
+                may_create: true,
+                is_router: None
+            })
+        );
+        assert_eq!(
+            kind(&arp(MacAddr::BROADCAST, 1, [10, 0, 0, 9], [10, 0, 0, 9])),
+            Some(ObservationKind::Unsolicited {
+                may_create: false,
+                is_router: None
+            }),
+            "gratuitous"
+        );
+        assert_eq!(
+            kind(&arp(MacAddr::BROADCAST, 1, [0, 0, 0, 0], [10, 0, 0, 9])),
+            None
+        );
+        assert_eq!(
+            kind(&arp(MacAddr::BROADCAST, 1, [10, 0, 1, 9], [10, 0, 0, 1])),
+            None
+        );
+        // v6 frames on a port without IPv6 and short frames say nothing.
+        assert_eq!(kind(&[0u8; 13]), None);
+    }
+}

@@ -167,3 +167,39 @@ fn build_neighbor_solicit(
     ns.emit(&source, &dst_ip, &mut Icmpv6Packet::new_unchecked(message));
     Some(NS_FRAME_LEN)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solicited_node_group_and_its_mac() {
+        // RFC 4291 §2.7.1 example form; RFC 2464 §7 mapping.
+        let target: Ipv6Addr = "2001:db8::4:5:6a:1b2c".parse().unwrap();
+        let group = solicited_node_multicast(target);
+        assert_eq!(group, "ff02::1:ff6a:1b2c".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            multicast_mac(group),
+            MacAddr([0x33, 0x33, 0xff, 0x6a, 0x1b, 0x2c])
+        );
+    }
+
+    #[test]
+    fn v6_source_follows_the_target_scope() {
+        let port = PortConfig {
+            name: "eth0".into(),
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            mtu: 1500,
+            ipv4: vec![],
+            ipv6: vec![
+                "2001:db8:a::1/64".parse().unwrap(),
+                "fe80::1/64".parse().unwrap(),
+                "2001:db8:b::1/64".parse().unwrap(),
+            ],
+        };
+        let src = |t: &str| ipv6_source(&port, t.parse().unwrap()).unwrap().to_string();
+        assert_eq!(src("fe80::9"), "fe80::1");
+        assert_eq!(src("2001:db8:b::9"), "2001:db8:b::1");
+        assert_eq!(src("2001:db8:c::9"), "fe80::1");
+    }
+}

@@ -22,14 +22,21 @@ pub enum Verdict {
     Drop(DropReason),
     Punt(PuntClass),
     /// Needs a route lookup for this destination.
-    RouteV4 {
-        dst: u32,
-        hash: u32,
-    },
-    RouteV6 {
-        dst: u128,
-        hash: u32,
-    },
+    RouteV4 { dst: u32, facts: HeaderFacts },
+    RouteV6 { dst: u128, facts: HeaderFacts },
+}
+
+/// What stage 3 needs from the IP header, read once in stage 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderFacts {
+    /// ECMP hash of the flow.
+    pub hash: u32,
+    /// Length of the IP packet, header included.
+    pub ip_len: u16,
+    /// TTL (IPv4) or hop limit (IPv6) as received.
+    pub ttl: u8,
+    /// IPv4 DF; always set for IPv6, which routers never fragment.
+    pub dont_frag: bool,
 }
 
 /// Classifies one frame received on a port whose MAC is `port_mac`.
@@ -52,6 +59,7 @@ pub fn classify(frame: &[u8], port_mac: MacAddr, hasher: &FlowHasher) -> Verdict
     }
 }
 
+#[inline(always)]
 fn classify_v4(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
     let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
         return Verdict::Drop(DropReason::Ipv4HeaderInvalid);
@@ -82,8 +90,16 @@ fn classify_v4(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
         (0, 0)
     };
     let dst = u32::from(dst);
-    let hash = hasher.hash_v4(u32::from(src), dst, protocol.into(), sport, dport);
-    Verdict::RouteV4 { dst, hash }
+    // The raw protocol byte (present: the header was validated).
+    let protocol_byte = bytes.get(9).copied().unwrap_or(0);
+    let hash = hasher.hash_v4(u32::from(src), dst, protocol_byte, sport, dport);
+    let facts = HeaderFacts {
+        hash,
+        ip_len: ip.total_len(),
+        ttl: ip.ttl(),
+        dont_frag: ip.dont_frag(),
+    };
+    Verdict::RouteV4 { dst, facts }
 }
 
 fn classify_v6(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
@@ -107,7 +123,13 @@ fn classify_v6(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
     let (protocol, sport, dport) = v6_flow(&ip, bytes);
     let dst = u128::from(dst);
     let hash = hasher.hash_v6(u128::from(src), dst, protocol, sport, dport);
-    Verdict::RouteV6 { dst, hash }
+    let facts = HeaderFacts {
+        hash,
+        ip_len: ip.payload_len().saturating_add(40),
+        ttl: ip.hop_limit(),
+        dont_frag: true,
+    };
+    Verdict::RouteV6 { dst, facts }
 }
 
 /// Protocol and ports for hashing; the common case (TCP/UDP right after

@@ -14,7 +14,7 @@ use crate::packet::ipv6::Ipv6Packet;
 use crate::packet::{MacAddr, ip_protocol::IpProtocol};
 use crate::port::{Burst, Frame, FramePool, PortId, TxOutcome};
 
-use super::classify::{L3_OFFSET, Verdict, classify, is_link_local, punt_class_v4, punt_class_v6};
+use super::classify::{HeaderFacts, L3_OFFSET, Verdict, classify, is_link_local, punt_class_v4, punt_class_v6};
 use super::counters::{CoreCounters, DropReason, PuntClass};
 use super::fragment::fragment_ipv4;
 use super::icmp_error::{
@@ -81,7 +81,7 @@ struct CoreState {
 #[derive(Clone, Copy)]
 struct Candidate {
     frame: Frame,
-    hash: u32,
+    facts: HeaderFacts,
 }
 
 /// Where an ICMP error goes.
@@ -255,13 +255,13 @@ impl CoreState {
                     pool.free(frame.addr);
                 }
                 Verdict::Punt(class) => self.punt(frame, rx_port, class, pool, out),
-                Verdict::RouteV4 { dst, hash } => {
+                Verdict::RouteV4 { dst, facts } => {
                     v4_dst.push(dst);
-                    v4.push(Candidate { frame, hash });
+                    v4.push(Candidate { frame, facts });
                 }
-                Verdict::RouteV6 { dst, hash } => {
+                Verdict::RouteV6 { dst, facts } => {
                     v6_dst.push(dst);
-                    v6.push(Candidate { frame, hash });
+                    v6.push(Candidate { frame, facts });
                 }
             }
         }
@@ -273,27 +273,13 @@ impl CoreState {
         fib.lookup_v6_batch(&v6_dst, &mut v6_val[..v6_dst.len()]);
 
         // Stage 3: resolve, rewrite, queue.
-        for (c, value) in v4.iter().zip(v4_val) {
-            self.route_v4(
-                fib,
-                rx_port,
-                *c,
-                RouteTarget::decode(value),
-                pool,
-                out,
-                now_ns,
-            );
+        for ((c, value), dst) in v4.iter().zip(v4_val).zip(v4_dst) {
+            let target = RouteTarget::decode(value);
+            self.route_v4(fib, rx_port, *c, dst, target, pool, out, now_ns);
         }
-        for (c, value) in v6.iter().zip(v6_val) {
-            self.route_v6(
-                fib,
-                rx_port,
-                *c,
-                RouteTarget::decode(value),
-                pool,
-                out,
-                now_ns,
-            );
+        for ((c, value), dst) in v6.iter().zip(v6_val).zip(v6_dst) {
+            let target = RouteTarget::decode(value);
+            self.route_v6(fib, rx_port, *c, dst, target, pool, out, now_ns);
         }
     }
 
@@ -304,6 +290,7 @@ impl CoreState {
         fib: &FibSnapshot,
         rx_port: PortId,
         c: Candidate,
+        dst: u32,
         target: Option<RouteTarget>,
         pool: &mut FramePool,
         out: &mut BurstOutput,
@@ -347,10 +334,12 @@ impl CoreState {
             }
             Some(RouteTarget::Group(g)) => g,
         };
-        let (ttl, total_len, dont_frag, dst) = {
-            let ip = Ipv4Packet::new_unchecked(l3(pool.data(frame)));
-            (ip.ttl(), ip.total_len(), ip.dont_frag(), ip.dst_addr())
-        };
+        let HeaderFacts {
+            hash,
+            ip_len: total_len,
+            ttl,
+            dont_frag,
+        } = c.facts;
         // RFC 1812 §5.3.1: a packet whose TTL would reach 0 is not forwarded.
         if ttl <= 1 {
             return self.reject_v4(
@@ -364,7 +353,7 @@ impl CoreState {
                 now_ns,
             );
         }
-        let nexthop = match self.select(fib, group, c.hash) {
+        let nexthop = match select(fib, &self.liveness, group, hash) {
             Ok(nh) => nh,
             Err(DropReason::NoLiveNextHop) => {
                 return self.reject_v4(
@@ -399,18 +388,11 @@ impl CoreState {
             );
         }
         Ipv4Packet::new_unchecked(l3_mut(pool.data_mut(frame))).decrement_ttl();
+        let dst = IpAddr::V4(Ipv4Addr::from(dst));
         if total_len > mtu {
-            return self.fragment_and_send(
-                frame,
-                mtu,
-                &nexthop,
-                IpAddr::V4(dst),
-                pool,
-                out,
-                now_ns,
-            );
+            return self.fragment_and_send(frame, mtu, nexthop, dst, pool, out, now_ns);
         }
-        match self.transmit(frame, &nexthop, IpAddr::V4(dst), pool, out, now_ns) {
+        match self.transmit(frame, nexthop, dst, pool, out, now_ns) {
             Ok(()) => self.counters.forwarded.inc(),
             Err(reason) => self.counters.count_drop(reason),
         }
@@ -423,6 +405,7 @@ impl CoreState {
         fib: &FibSnapshot,
         rx_port: PortId,
         c: Candidate,
+        dst: u128,
         target: Option<RouteTarget>,
         pool: &mut FramePool,
         out: &mut BurstOutput,
@@ -467,15 +450,9 @@ impl CoreState {
             }
             Some(RouteTarget::Group(g)) => g,
         };
-        let (hop_limit, total_len, src, dst) = {
-            let ip = Ipv6Packet::new_unchecked(l3(pool.data(frame)));
-            (
-                ip.hop_limit(),
-                40 + usize::from(ip.payload_len()),
-                ip.src_addr(),
-                ip.dst_addr(),
-            )
-        };
+        let hop_limit = c.facts.ttl;
+        let total_len = usize::from(c.facts.ip_len);
+        let src = Ipv6Packet::new_unchecked(l3(pool.data(frame))).src_addr();
         if hop_limit <= 1 {
             return self.reject_v6(
                 fib,
@@ -501,7 +478,7 @@ impl CoreState {
                 now_ns,
             );
         }
-        let nexthop = match self.select(fib, group, c.hash) {
+        let nexthop = match select(fib, &self.liveness, group, c.facts.hash) {
             Ok(nh) => nh,
             Err(DropReason::NoLiveNextHop) => {
                 return self.reject_v6(
@@ -535,32 +512,16 @@ impl CoreState {
             );
         }
         Ipv6Packet::new_unchecked(l3_mut(pool.data_mut(frame))).set_hop_limit(hop_limit - 1);
-        match self.transmit(frame, &nexthop, IpAddr::V6(dst), pool, out, now_ns) {
+        let dst = IpAddr::V6(Ipv6Addr::from(dst));
+        match self.transmit(frame, nexthop, dst, pool, out, now_ns) {
             Ok(()) => self.counters.forwarded.inc(),
             Err(reason) => self.counters.count_drop(reason),
         }
     }
 
-    /// Group → first tier with a live member → hashed member → next hop.
-    #[inline]
-    fn select(
-        &self,
-        fib: &FibSnapshot,
-        group: crate::fib::GroupId,
-        hash: u32,
-    ) -> Result<NextHop, DropReason> {
-        let group = fib.group(group).ok_or(DropReason::FibInconsistent)?;
-        let selected = group
-            .select(hash, &self.liveness)
-            .ok_or(DropReason::NoLiveNextHop)?;
-        fib.nexthop(selected.nexthop)
-            .copied()
-            .ok_or(DropReason::FibInconsistent)
-    }
-
     /// Writes the Ethernet header for `nexthop` and queues the frame on its
     /// port, or holds it until the neighbor's MAC is known.
-    #[inline]
+    #[inline(always)]
     fn transmit(
         &mut self,
         frame: Frame,
@@ -858,7 +819,9 @@ impl CoreState {
             return Some(ReturnPath::Direct { port, mac });
         }
         match target? {
-            RouteTarget::Group(g) => self.select(fib, g, hash).ok().map(ReturnPath::Via),
+            RouteTarget::Group(g) => select(fib, &self.liveness, g, hash)
+                .ok()
+                .map(|nh| ReturnPath::Via(*nh)),
             RouteTarget::Local => Some(ReturnPath::Host(rx_port)),
             RouteTarget::Blackhole | RouteTarget::Unreachable => None,
         }
@@ -910,6 +873,22 @@ impl ReturnPath {
             ReturnPath::Direct { port, .. } | ReturnPath::Host(port) => *port,
         }
     }
+}
+
+/// Group → first tier with a live member → hashed member → next hop.
+#[inline(always)]
+fn select<'f>(
+    fib: &'f FibSnapshot,
+    liveness: &Liveness,
+    group: crate::fib::GroupId,
+    hash: u32,
+) -> Result<&'f NextHop, DropReason> {
+    let group = fib.group(group).ok_or(DropReason::FibInconsistent)?;
+    let selected = group
+        .select(hash, liveness)
+        .ok_or(DropReason::NoLiveNextHop)?;
+    fib.nexthop(selected.nexthop)
+        .ok_or(DropReason::FibInconsistent)
 }
 
 fn tx_refused_reason(e: TxRefused) -> DropReason {

@@ -1,6 +1,8 @@
 //! A pool of fixed-size packet buffers in one contiguous, page-aligned
 //! region: the UMEM of AF_XDP, and the heap arena of the in-memory backend.
 
+use crate::huge_page_memory::HugePageMemory;
+
 /// Bytes reserved in front of every frame, so a header can be pushed
 /// (an 802.1Q tag, an encapsulation) without moving the packet.
 pub const HEADROOM: u32 = 256;
@@ -20,7 +22,9 @@ pub struct Frame {
 
 /// Fixed-size frames carved out of one page-aligned region.
 pub struct FramePool {
-    region: Box<[u8]>,
+    /// On huge pages when large: the pipeline touches a different frame
+    /// with nearly every packet.
+    region: HugePageMemory,
     /// Offset of the first page-aligned byte inside `region`.
     base: usize,
     frame_size: u32,
@@ -64,7 +68,7 @@ impl FramePool {
         let bytes = frame_count as usize * frame_size as usize;
         // Over-allocate by a page so the usable region can start on a page
         // boundary, as the kernel requires of a UMEM.
-        let region = vec![0u8; bytes + PAGE].into_boxed_slice();
+        let region = HugePageMemory::zeroed(bytes + PAGE);
         let misalign = region.as_ptr() as usize % PAGE;
         let base = if misalign == 0 { 0 } else { PAGE - misalign };
         let free = (0..frame_count as u64)

@@ -82,6 +82,15 @@ impl<'t, 'i> TableView<'t, 'i> {
 }
 
 impl<'t, 'i> Field<'t, 'i> {
+    /// The value if it is an integer that fits `i128`, without reporting
+    /// anything: for checks that want their own message for some values.
+    pub fn as_integer(&self) -> Option<i128> {
+        match self.value {
+            DeValue::Integer(int) => i128::from_str_radix(int.as_str(), int.radix()).ok(),
+            _ => None,
+        }
+    }
+
     pub fn is_string(&self) -> bool {
         matches!(self.value, DeValue::String(_))
     }
@@ -117,6 +126,10 @@ impl<'t, 'i> Field<'t, 'i> {
     /// `mtu = "1500"`, so the help can show the fix.
     fn unquote_help(&self, looks_right: impl Fn(&str) -> bool) -> Option<String> {
         match self.value {
+            // An array element has no `key =` to show.
+            DeValue::String(s) if looks_right(s.trim()) && self.name.ends_with(']') => {
+                Some(format!("write it without quotes: `{}`", s.trim()))
+            }
             DeValue::String(s) if looks_right(s.trim()) => Some(format!(
                 "write it without quotes: `{} = {}`",
                 self.name,
@@ -157,7 +170,10 @@ impl<'t, 'i> Field<'t, 'i> {
         T: TryFrom<i128> + PartialOrd + Display + Copy,
     {
         let DeValue::Integer(int) = self.value else {
-            let help = self.unquote_help(|s| s.parse::<i128>().is_ok());
+            let help = match self.value {
+                DeValue::Float(_) => Some("write a whole number".to_owned()),
+                _ => self.unquote_help(|s| s.parse::<i128>().is_ok()),
+            };
             self.wrong_type(d, "an integer", help);
             return None;
         };

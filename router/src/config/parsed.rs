@@ -14,16 +14,17 @@ use super::model::{
     BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE, MAX_MTU, MAX_REACHABLE_TIME_MS,
     MAX_RETRANS_TIME_MS, MAX_TIERS, MAX_WEIGHT, MIN_MTU, NeighborConfig, XdpMode,
 };
+use super::suggestion::did_you_mean;
 
 pub(super) struct ParsedConfig {
     /// The whole file, for problems that belong to no key.
     pub document: Location,
     pub system: ParsedSystem,
     pub ports: Vec<ParsedPort>,
-    /// Every `[[port]]` read without error. Checks against the set of ports
-    /// (is this interface a port, is this gateway on a connected subnet)
-    /// are only made then: with a port missing they would only echo its
-    /// error.
+    /// Every `[[port]]` there, with its keys, name and addresses read
+    /// without error. Checks against the set of ports (is this interface a
+    /// port, is this gateway on a connected subnet) are only made then: with
+    /// a name or an address missing they would only echo its error.
     pub ports_complete: bool,
     pub routes: Vec<ParsedRoute>,
     pub neighbor: NeighborConfig,
@@ -42,6 +43,8 @@ pub(super) struct ParsedSystem {
 }
 
 pub(super) struct ParsedPort {
+    /// No unknown key, and `name` and `addresses` read without error.
+    pub identity_complete: bool,
     pub name: Option<Located<String>>,
     pub addresses: Vec<Located<IpNet>>,
     pub mtu: Option<Located<u16>>,
@@ -60,14 +63,16 @@ pub(super) struct ParsedRoute {
     /// Where `next-hop` is, if given.
     pub next_hops_at: Option<Location>,
     pub next_hops: Vec<ParsedNextHop>,
+    /// Read without error: only then is a missing target worth reporting
+    /// (it may be in a misspelt key or a wrongly typed flag).
+    pub complete: bool,
 }
 
 pub(super) struct ParsedNextHop {
     pub at: Location,
     pub via: Option<Located<IpAddr>>,
     pub interface: Option<Located<String>>,
-    /// 0..=`MAX_WEIGHT`; 0 is read so that validation can say why it is
-    /// refused.
+    /// 1..=`MAX_WEIGHT`.
     pub weight: Option<Located<u32>>,
     pub tier: Option<Located<u8>>,
 }
@@ -106,14 +111,13 @@ impl ParsedConfig {
         };
 
         let before_ports = d.count();
-        let ports = doc
+        let port_tables = doc
             .field("port")
             .and_then(|f| f.tables(d))
-            .unwrap_or_default()
-            .iter()
-            .map(|t| read_port(t, d))
-            .collect();
-        let ports_complete = d.count() == before_ports;
+            .unwrap_or_default();
+        let port_list_complete = d.count() == before_ports;
+        let ports: Vec<ParsedPort> = port_tables.iter().map(|t| read_port(t, d)).collect();
+        let ports_complete = port_list_complete && ports.iter().all(|p| p.identity_complete);
 
         let routes = doc
             .field("static-route")
@@ -206,6 +210,7 @@ fn read_system(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedSystem {
 }
 
 fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
+    let before = d.count();
     t.check_keys(d, PORT_KEYS);
     let name = t.field("name").and_then(|f| f.string(d));
     if t.field("name").is_none() {
@@ -234,6 +239,7 @@ fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
         })
         .map(|l| l.value)
         .unwrap_or_default();
+    let identity_complete = d.count() == before;
     let mtu = t.field("mtu").and_then(|f| f.integer(d, MIN_MTU..=MAX_MTU));
     let xdp_mode = t.field("xdp-mode").and_then(|f| {
         f.keyword(
@@ -265,6 +271,7 @@ fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
     });
     let core = t.field("core").and_then(|f| f.integer(d, 0..=MAX_CORE));
     ParsedPort {
+        identity_complete,
         name,
         addresses,
         mtu,
@@ -276,6 +283,7 @@ fn read_port(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedPort {
 }
 
 fn read_route(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedRoute {
+    let before = d.count();
     t.check_keys(d, ROUTE_KEYS);
     let prefix = t.field("prefix").and_then(|f| {
         f.parsed(
@@ -311,6 +319,7 @@ fn read_route(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedRoute {
         reject,
         next_hops_at: next_hop_field.map(|f| f.at),
         next_hops,
+        complete: d.count() == before,
     }
 }
 
@@ -324,7 +333,20 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
         )
     });
     let interface = t.field("interface").and_then(|f| f.string(d));
-    let weight = t.field("weight").and_then(|f| f.integer(d, 0..=MAX_WEIGHT));
+    let weight = t.field("weight").and_then(|f| {
+        if f.as_integer() == Some(0) {
+            d.error(
+                &f.at,
+                "next-hop weight is 0",
+                Some(format!(
+                    "weights go from 1 to {MAX_WEIGHT}; to stop using a next hop, remove it"
+                )),
+            );
+            None
+        } else {
+            f.integer(d, 1..=MAX_WEIGHT)
+        }
+    });
     let tier = t.field("tier").and_then(|f| read_tier(&f, d));
     ParsedNextHop {
         at: t.at.clone(),
@@ -339,11 +361,29 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
 fn read_tier(f: &Field<'_, '_>, d: &mut Diagnostics<'_>) -> Option<Located<u8>> {
     // MAX_TIERS is a small constant (16); the fallback never applies.
     let last = u8::try_from(MAX_TIERS.saturating_sub(1)).unwrap_or(u8::MAX);
-    if f.is_string() {
-        f.keyword(d, &[("primary", 0), ("backup", 1)])
-    } else {
-        f.integer(d, 0..=last)
+    if !f.is_string() {
+        return f.integer(d, 0..=last);
     }
+    let name = f.string(d)?;
+    let tier = match name.value.as_str() {
+        "primary" => 0,
+        "backup" => 1,
+        other => {
+            d.error(
+                &name.at,
+                format!("`tier` cannot be \"{other}\""),
+                Some(format!(
+                    "write \"primary\", \"backup\" or a tier number from 0 to {last}{}",
+                    did_you_mean(other, ["primary", "backup"])
+                )),
+            );
+            return None;
+        }
+    };
+    Some(Located {
+        value: tier,
+        at: name.at,
+    })
 }
 
 fn read_neighbor(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> NeighborConfig {

@@ -14,10 +14,11 @@ pub(super) fn closest<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) 
         .map(|(_, k)| k)
 }
 
-/// `" (did you mean `x`?)"` or nothing, to append to a help text.
+/// `; did you mean "x"?` or nothing, to append to a help text about a
+/// value (keys are suggested with [`closest`] directly).
 pub(super) fn did_you_mean<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> String {
     closest(word, known)
-        .map(|k| format!("; did you mean `{k}`?"))
+        .map(|k| format!("; did you mean \"{k}\"?"))
         .unwrap_or_default()
 }
 

@@ -4,6 +4,7 @@
 //! Every check reports into the same [`Diagnostics`] and carries on, so a
 //! file with five mistakes gets five errors in one run.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
@@ -12,8 +13,8 @@ use super::diagnostics::Diagnostics;
 use super::document::quoted_list;
 use super::location::{Located, Location};
 use super::model::{
-    Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MAX_WEIGHT, MIN_IPV6_MTU,
-    NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
+    Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MIN_IPV6_MTU, NextHop,
+    PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
 };
 use super::parsed::{ParsedConfig, ParsedNextHop, ParsedPort, ParsedRoute, ParsedSystem};
 use super::suggestion::did_you_mean;
@@ -59,7 +60,7 @@ pub(super) fn validate(
                 d.error(
                     &id.at,
                     "`router-id` cannot be 0.0.0.0",
-                    Some("use one of the router's IPv4 addresses, e.g. a loopback's".into()),
+                    Some("use one of the router's IPv4 addresses".into()),
                 );
             }
             Some(id.value)
@@ -185,10 +186,19 @@ fn check_dataplane_cores(
     }
 }
 
-/// How messages name a port: its name, or its place if it has none.
-fn port_label(port: &ParsedPort, index: usize) -> String {
-    match &port.name {
-        Some(name) => name.value.clone(),
+/// How messages name port `index`: its name, with its place too if the
+/// name is missing or not unique.
+fn port_label(ports: &[ParsedPort], index: usize) -> String {
+    let name = ports.get(index).and_then(|p| p.name.as_ref());
+    let same_name = |n: &Located<String>| {
+        ports
+            .iter()
+            .filter(|p| p.name.as_ref().is_some_and(|o| o.value == n.value))
+            .count()
+    };
+    match name {
+        Some(name) if same_name(name) == 1 => name.value.clone(),
+        Some(name) => format!("{} (port[{index}])", name.value),
         None => format!("port[{index}]"),
     }
 }
@@ -228,7 +238,7 @@ fn validate_ports(
 
     let mut ports = Vec::with_capacity(parsed.ports.len());
     for (i, port) in parsed.ports.iter().enumerate() {
-        let label = port_label(port, i);
+        let label = port_label(&parsed.ports, i);
         if let Some(name) = &port.name {
             if !is_valid_interface_name(&name.value) {
                 d.error(
@@ -409,15 +419,15 @@ fn check_addresses(parsed: &ParsedConfig, index: usize, label: &str, d: &mut Dia
                         let theirs = o.value.trunc();
                         theirs.contains(&subnet) || subnet.contains(&theirs)
                     })
-                    .map(|o| (j, other, o))
+                    .map(|o| (j, o))
             });
-        if let Some((j, other, theirs)) = clash {
+        if let Some((j, theirs)) = clash {
             d.error(
                 &address.at,
                 format!(
                     "{net} on port {label} overlaps {} on port {}",
                     theirs.value,
-                    port_label(other, j)
+                    port_label(&parsed.ports, j)
                 ),
                 Some(
                     "a subnet can be connected to one port only: change one of the addresses or remove it"
@@ -442,6 +452,7 @@ fn validate_routes(
     d: &mut Diagnostics<'_>,
 ) -> Vec<StaticRoute> {
     let mut routes: Vec<StaticRoute> = Vec::with_capacity(parsed.routes.len());
+    let mut first_route: HashMap<(IpNet, u8), usize> = HashMap::new();
     for (i, route) in parsed.routes.iter().enumerate() {
         let prefix = route.prefix.as_ref().map(|p| {
             let trunc = p.value.trunc();
@@ -464,11 +475,9 @@ fn validate_routes(
         );
 
         if let (Some(prefix), Some(at)) = (prefix, route.prefix.as_ref().map(|p| &p.at)) {
-            let earlier = parsed.routes[..i].iter().position(|r| {
-                r.prefix.as_ref().is_some_and(|p| p.value.trunc() == prefix)
-                    && r.distance.as_ref().map_or(DEFAULT_DISTANCE, |l| l.value) == distance
-            });
-            if let Some(j) = earlier {
+            // A map, not a scan of the routes before: a config may carry
+            // thousands of static routes.
+            if let Some(&j) = first_route.get(&(prefix, distance)) {
                 d.error(
                     at,
                     format!(
@@ -479,6 +488,8 @@ fn validate_routes(
                             .into(),
                     ),
                 );
+            } else {
+                first_route.insert((prefix, distance), i);
             }
         }
 
@@ -531,7 +542,7 @@ fn route_target(route: &ParsedRoute, label: &str, d: &mut Diagnostics<'_>) -> Op
                 )),
             );
         }
-        (None, None) => {
+        (None, None) if route.complete => {
             d.error(
                 &route.at,
                 format!("{label} has no next hop"),
@@ -575,7 +586,7 @@ fn validate_next_hops(
             .any(|o| o.via == nh.via && o.interface == nh.interface)
         {
             let what = match nh.via {
-                Some(via) => format!("next hop {via} via {}", nh.interface),
+                Some(via) => format!("next hop {via} on {}", nh.interface),
                 None => format!("next hop {}", nh.interface),
             };
             d.error(
@@ -615,7 +626,12 @@ fn resolve_next_hop(
     let interface = match (&nh.interface, &nh.via) {
         (Some(interface), _) => {
             if ports_complete && !ports.iter().any(|p| p.name == interface.value) {
-                let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+                let mut names: Vec<&str> = Vec::with_capacity(ports.len());
+                for port in ports {
+                    if !names.contains(&port.name.as_str()) {
+                        names.push(&port.name);
+                    }
+                }
                 d.error(
                     &interface.at,
                     format!("next-hop interface \"{}\" is not a port", interface.value),
@@ -658,25 +674,10 @@ fn resolve_next_hop(
         (None, None) => String::new(),
     };
 
-    let weight = match &nh.weight {
-        Some(w) if w.value == 0 => {
-            d.error(
-                &w.at,
-                "next-hop weight is 0",
-                Some(format!(
-                    "weights go from 1 to {MAX_WEIGHT}; to stop using a next hop, remove it"
-                )),
-            );
-            1
-        }
-        Some(w) => w.value,
-        None => 1,
-    };
-
     NextHop {
         via: nh.via.as_ref().map(|v| v.value),
         interface,
-        weight,
+        weight: nh.weight.as_ref().map_or(1, |w| w.value),
         tier: nh.tier.as_ref().map_or(0, |t| t.value),
     }
 }

@@ -1,59 +1,28 @@
 //! The level-0 array of a trie: up to 16M entries (64 MiB) read at random,
-//! one per lookup. Backed by transparent huge pages when it is large: with
-//! 4 KiB pages nearly every lookup also misses the TLB, which measured
-//! ~45% slower on this hardware (PLATFORM.md machines, 64 MiB of random
-//! reads: 64M/s with 4 KiB pages, 93M/s with 2 MiB pages).
+//! one per lookup, so it lives on huge pages (see [`HugePageMemory`]).
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use memmap2::{Advice, MmapMut, MmapOptions};
-
-const HUGE_PAGE: usize = 2 << 20;
+use crate::huge_page_memory::HugePageMemory;
 
 /// A fixed-length, zero-initialised `[u32]`.
+#[derive(Clone)]
 pub struct DirectTable {
-    storage: Storage,
-    len: usize,
-}
-
-enum Storage {
-    Heap(Vec<u32>),
-    /// An anonymous mapping over-allocated by one huge page so the table
-    /// can start on a huge-page boundary; `offset` is that start in bytes.
-    Mapped { map: MmapMut, offset: usize },
+    memory: HugePageMemory,
 }
 
 impl DirectTable {
     /// `len` zeroed entries.
     pub fn zeroed(len: usize) -> Self {
-        let bytes = len * size_of::<u32>();
-        if bytes >= HUGE_PAGE
-            && let Some(storage) = Self::map_huge(bytes)
-        {
-            return Self { storage, len };
-        }
         Self {
-            storage: Storage::Heap(vec![0; len]),
-            len,
+            memory: HugePageMemory::zeroed(len * size_of::<u32>()),
         }
     }
 
-    fn map_huge(bytes: usize) -> Option<Storage> {
-        let map = MmapOptions::new().len(bytes + HUGE_PAGE).map_anon().ok()?;
-        let misalign = map.as_ptr() as usize % HUGE_PAGE;
-        let offset = if misalign == 0 { 0 } else { HUGE_PAGE - misalign };
-        // Advice only: without THP the table still works, with 4 KiB pages.
-        let _ = map.advise_range(Advice::HugePage, offset, bytes);
-        Some(Storage::Mapped { map, offset })
-    }
-
-    /// Heap bytes (or mapped bytes) this table holds.
+    /// Bytes this table holds.
     pub fn memory_bytes(&self) -> usize {
-        match &self.storage {
-            Storage::Heap(v) => v.capacity() * size_of::<u32>(),
-            Storage::Mapped { map, .. } => map.len(),
-        }
+        self.memory.footprint()
     }
 }
 
@@ -62,43 +31,16 @@ impl Deref for DirectTable {
 
     #[inline]
     fn deref(&self) -> &[u32] {
-        match &self.storage {
-            Storage::Heap(v) => v,
-            Storage::Mapped { map, offset } => {
-                let bytes = &map[*offset..*offset + self.len * size_of::<u32>()];
-                bytemuck::cast_slice(bytes)
-            }
-        }
+        // Page-aligned (or Box-allocated with u32 alignment checked by
+        // bytemuck) and a multiple of 4 bytes long.
+        bytemuck::cast_slice(&self.memory)
     }
 }
 
 impl DerefMut for DirectTable {
     #[inline]
     fn deref_mut(&mut self) -> &mut [u32] {
-        let len = self.len;
-        match &mut self.storage {
-            Storage::Heap(v) => v,
-            Storage::Mapped { map, offset } => {
-                let bytes = &mut map[*offset..*offset + len * size_of::<u32>()];
-                bytemuck::cast_slice_mut(bytes)
-            }
-        }
-    }
-}
-
-impl Clone for DirectTable {
-    fn clone(&self) -> Self {
-        let mut copy = Self::zeroed(self.len);
-        copy.copy_from_slice(self);
-        copy
-    }
-
-    fn clone_from(&mut self, source: &Self) {
-        if self.len == source.len {
-            self.copy_from_slice(source);
-        } else {
-            *self = source.clone();
-        }
+        bytemuck::cast_slice_mut(&mut self.memory)
     }
 }
 
@@ -112,7 +54,7 @@ impl Eq for DirectTable {}
 
 impl fmt::Debug for DirectTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DirectTable({} entries)", self.len)
+        write!(f, "DirectTable({} entries)", self.len())
     }
 }
 
@@ -134,15 +76,6 @@ mod tests {
             let mut d = DirectTable::zeroed(len);
             d.clone_from(&t);
             assert_eq!(d, t);
-            assert!(t.memory_bytes() >= len * 4);
-        }
-    }
-
-    #[test]
-    fn large_tables_are_huge_page_aligned() {
-        let t = DirectTable::zeroed(1 << 22);
-        if let Storage::Mapped { .. } = t.storage {
-            assert_eq!(t.as_ptr() as usize % HUGE_PAGE, 0);
         }
     }
 }

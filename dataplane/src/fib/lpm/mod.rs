@@ -129,7 +129,7 @@ impl<K: LpmKey> StrideLpm<K> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lookup_leaf(&self, key: K) -> u32 {
         let mut entry = self.level0[key.top(self.first_stride)];
         let mut offset = self.first_stride;
