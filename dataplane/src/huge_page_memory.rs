@@ -49,7 +49,11 @@ impl HugePageMemory {
     fn map(len: usize) -> Option<Storage> {
         let map = MmapOptions::new().len(len + HUGE_PAGE).map_anon().ok()?;
         let misalign = map.as_ptr() as usize % HUGE_PAGE;
-        let offset = if misalign == 0 { 0 } else { HUGE_PAGE - misalign };
+        let offset = if misalign == 0 {
+            0
+        } else {
+            HUGE_PAGE - misalign
+        };
         let _ = map.advise_range(Advice::HugePage, offset, len);
         Some(Storage::Mapped { map, offset })
     }
@@ -109,7 +113,12 @@ impl Clone for HugePageMemory {
 
 impl fmt::Debug for HugePageMemory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HugePageMemory({} bytes, mapped: {})", self.len, self.is_mapped())
+        write!(
+            f,
+            "HugePageMemory({} bytes, mapped: {})",
+            self.len,
+            self.is_mapped()
+        )
     }
 }
 

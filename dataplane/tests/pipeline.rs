@@ -542,17 +542,85 @@ fn header_faults_are_dropped_with_their_reason() {
     );
 }
 
+/// An ARP reply from 192.0.2.9 (02:00:00:00:00:99) to the router on up1.
+fn arp_reply_from_gw9() -> Vec<u8> {
+    let gw_mac = [0x02, 0, 0, 0, 0, 0x99];
+    let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 2];
+    arp.extend_from_slice(&gw_mac);
+    arp.extend_from_slice(&[192, 0, 2, 9]);
+    arp.extend_from_slice(&UP1_MAC.octets());
+    arp.extend_from_slice(&UP1_ADDR.octets());
+    ethernet(UP1_MAC, MacAddr(gw_mac), 0x0806, &arp)
+}
+
 #[test]
-fn unresolved_next_hop_waits_and_is_released_on_resolution() {
+fn unresolved_next_hop_is_solicited_waits_and_is_released_on_reply() {
     let mut lab = Lab::new();
     let dst = Ipv4Addr::new(100, 100, 0, 1);
     let frame = udp4_frame(dst, 64, 18);
     let sent = lab.send(LAN, &frame);
-    assert!(sent.iter().all(Vec::is_empty));
+    // RFC 826: a broadcast ARP request for the gateway, from up1's address.
+    assert_eq!(sent[UP1 as usize].len(), 1, "one ARP request");
+    let req = &sent[UP1 as usize][0];
+    assert_eq!(&req[0..6], &[0xff; 6]);
+    assert_eq!(&req[6..12], &UP1_MAC.octets());
+    assert_eq!(&req[12..14], &[0x08, 0x06]);
+    assert_eq!(&req[14 + 6..14 + 8], &[0, 1], "request");
+    assert_eq!(
+        &req[14 + 14..14 + 18],
+        &UP1_ADDR.octets(),
+        "sender: up1's address"
+    );
+    assert_eq!(
+        &req[14 + 24..14 + 28],
+        &[192, 0, 2, 9],
+        "target: the gateway"
+    );
     assert_eq!(lab.core.forwarder.waiting_len(), 1);
     let gw = std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9));
     assert_eq!(lab.core.forwarder.waiting_targets(), vec![(UP1, gw)]);
-    let mac = dataplane::packet::MacAddr([0x02, 0, 0, 0, 0, 0x99]);
+
+    // The reply releases the packet, rewritten for the learned MAC; the
+    // ARP frame itself still goes to the host side.
+    let sent = lab.send(UP1, &arp_reply_from_gw9());
+    let mac = MacAddr([0x02, 0, 0, 0, 0, 0x99]);
+    assert_eq!(
+        sent[UP1 as usize],
+        vec![expected_forward_v4(&frame, UP1_MAC, mac)]
+    );
+    assert_eq!(lab.core.forwarder.waiting_len(), 0);
+    assert_eq!(lab.punted().len(), 1);
+    // Later packets use the table directly.
+    let sent = lab.send(LAN, &frame);
+    assert_eq!(
+        sent[UP1 as usize],
+        vec![expected_forward_v4(&frame, UP1_MAC, mac)]
+    );
+}
+
+#[test]
+fn unanswered_solicitations_fail_the_neighbor_and_its_packets() {
+    let mut lab = Lab::new();
+    lab.send(LAN, &udp4_frame(Ipv4Addr::new(100, 100, 0, 1), 64, 18));
+    let mut requests = 1;
+    // RFC 4861 §7.2.2: MAX_MULTICAST_SOLICIT (3) tries RETRANS_TIMER (1 s) apart.
+    for _ in 0..5 {
+        lab.clock += 1_000_000_000;
+        requests += lab.poll()[UP1 as usize].len();
+    }
+    assert_eq!(requests, 3);
+    assert_eq!(lab.drops(DropReason::NeighborFailed), 1);
+    assert_eq!(lab.core.forwarder.waiting_len(), 0);
+    assert_eq!(lab.core.pool.available(), 1024);
+}
+
+#[test]
+fn control_plane_can_tell_a_neighbor() {
+    let mut lab = Lab::new();
+    let frame = udp4_frame(Ipv4Addr::new(100, 100, 0, 1), 64, 18);
+    lab.send(LAN, &frame);
+    let gw = std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9));
+    let mac = MacAddr([0x02, 0, 0, 0, 0, 0x98]);
     let core = &mut lab.core;
     core.forwarder
         .neighbor_resolved(UP1, gw, mac, &mut core.pool, &mut core.output);
@@ -657,6 +725,7 @@ fn every_drop_reason_is_covered_by_these_tests() {
         "fragmentation_failed",
         "neighbor_queue_full",
         "neighbor_timeout",
+        "neighbor_failed",
         "punt_queue_full",
         "tx_queue_full",
         "no_such_port",

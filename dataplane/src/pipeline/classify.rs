@@ -22,8 +22,14 @@ pub enum Verdict {
     Drop(DropReason),
     Punt(PuntClass),
     /// Needs a route lookup for this destination.
-    RouteV4 { dst: u32, facts: HeaderFacts },
-    RouteV6 { dst: u128, facts: HeaderFacts },
+    RouteV4 {
+        dst: u32,
+        facts: HeaderFacts,
+    },
+    RouteV6 {
+        dst: u128,
+        facts: HeaderFacts,
+    },
 }
 
 /// What stage 3 needs from the IP header, read once in stage 1.

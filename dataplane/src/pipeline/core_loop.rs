@@ -63,6 +63,8 @@ impl<P: PortIo> DataplaneCore<P> {
                 now_ns,
             );
         }
+        self.forwarder
+            .poll_neighbors(now_ns, &mut self.pool, &mut self.output);
         stats.transmitted = self.flush();
         self.forwarder.expire_waiting(now_ns, &mut self.pool);
         stats

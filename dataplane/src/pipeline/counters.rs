@@ -86,6 +86,8 @@ reasons! {
         NeighborQueueFull => "neighbor_queue_full",
         /// Waited for ARP/ND longer than allowed.
         NeighborTimeout => "neighbor_timeout",
+        /// The neighbor never answered ARP/ND (RFC 4861 §7.2.2).
+        NeighborFailed => "neighbor_failed",
         /// The queue to the host/control plane was full.
         PuntQueueFull => "punt_queue_full",
         /// The egress port's transmit queue was full.
@@ -135,6 +137,7 @@ pub struct CoreCounters {
     pub icmp_errors_rate_limited: Counter,
     pub fragments_sent: Counter,
     pub neighbor_queued: Counter,
+    pub solicitations_sent: Counter,
     pub bursts: Counter,
 }
 
@@ -149,6 +152,7 @@ impl CoreCounters {
             icmp_errors_rate_limited: Counter::default(),
             fragments_sent: Counter::default(),
             neighbor_queued: Counter::default(),
+            solicitations_sent: Counter::default(),
             bursts: Counter::default(),
         }
     }

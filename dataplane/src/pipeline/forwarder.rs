@@ -14,7 +14,9 @@ use crate::packet::ipv6::Ipv6Packet;
 use crate::packet::{MacAddr, ip_protocol::IpProtocol};
 use crate::port::{Burst, Frame, FramePool, PortId, TxOutcome};
 
-use super::classify::{HeaderFacts, L3_OFFSET, Verdict, classify, is_link_local, punt_class_v4, punt_class_v6};
+use super::classify::{
+    HeaderFacts, L3_OFFSET, Verdict, classify, is_link_local, punt_class_v4, punt_class_v6,
+};
 use super::counters::{CoreCounters, DropReason, PuntClass};
 use super::fragment::fragment_ipv4;
 use super::icmp_error::{
@@ -25,6 +27,7 @@ use super::neighbor_wait::{NeighborWaitQueue, Waiting};
 use super::output::{BurstOutput, BurstVec, Punted, TxRefused};
 use super::port_table::PortConfig;
 use super::rate_limit::TokenBucket;
+use crate::neighbor::{Learned, NeighborConfig, NeighborTable, Solicitation, build_solicitation};
 
 /// Tunables of one core's pipeline.
 #[derive(Debug, Clone)]
@@ -42,6 +45,8 @@ pub struct ForwarderConfig {
     pub symmetric_hash: bool,
     /// Most fragments one packet may be cut into.
     pub max_fragments: usize,
+    /// ARP / neighbor discovery timers and limits.
+    pub neighbor: NeighborConfig,
 }
 
 impl Default for ForwarderConfig {
@@ -54,6 +59,7 @@ impl Default for ForwarderConfig {
             hash_seed: 0x7672_6f75_7465_7221,
             symmetric_hash: false,
             max_fragments: 64,
+            neighbor: NeighborConfig::default(),
         }
     }
 }
@@ -72,6 +78,9 @@ struct CoreState {
     icmp_v4: TokenBucket,
     icmp_v6: TokenBucket,
     neighbor_wait: NeighborWaitQueue,
+    neighbors: NeighborTable,
+    solicitations: Vec<Solicitation>,
+    failed_neighbors: Vec<(PortId, IpAddr)>,
     fragments: Vec<Frame>,
     released: Vec<Waiting>,
     max_fragments: usize,
@@ -112,6 +121,9 @@ impl Forwarder {
             counters,
             icmp_v4: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
             icmp_v6: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
+            neighbors: NeighborTable::new(config.neighbor.clone()),
+            solicitations: Vec::new(),
+            failed_neighbors: Vec::new(),
             neighbor_wait: NeighborWaitQueue::new(
                 config.neighbor_queue_len,
                 config.neighbor_wait_ns,
@@ -156,7 +168,8 @@ impl Forwarder {
         }
     }
 
-    /// The MAC of `target` on `port` is now known: send what waited for it.
+    /// The MAC of `target` on `port` is known (a static neighbor, or told
+    /// by the control plane): remember it and send what waited for it.
     pub fn neighbor_resolved(
         &mut self,
         port: PortId,
@@ -165,22 +178,57 @@ impl Forwarder {
         pool: &mut FramePool,
         out: &mut BurstOutput,
     ) {
+        self.core.neighbors.add_static(port, target, mac);
+        self.core.release(port, target, mac, pool, out);
+    }
+
+    /// A frame the host side (the port's TAP twin) sends out of `port`:
+    /// snooped for ARP/ND (RFC 4861 lets us learn from our own host's
+    /// answers too) and queued on the port as it is.
+    pub fn from_host(
+        &mut self,
+        port: PortId,
+        frame: Frame,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        self.core.snoop(port, frame, pool, out, now_ns);
+        if let Err(e) = out.push_tx(port, frame) {
+            self.core.counters.count_drop(tx_refused_reason(e));
+            pool.free(frame.addr);
+        }
+    }
+
+    /// Neighbor timers: retransmits and probes go out, neighbors that never
+    /// answered take their waiting packets with them.
+    pub fn poll_neighbors(&mut self, now_ns: u64, pool: &mut FramePool, out: &mut BurstOutput) {
         let core = &mut self.core;
-        core.released.clear();
-        core.neighbor_wait
-            .take_for(port, target, &mut core.released);
-        for w in core.released.drain(..) {
-            if let Some(hdr) = pool.data_mut(w.frame).get_mut(0..6) {
-                hdr.copy_from_slice(&mac.octets());
-            }
-            match out.push_tx(w.port, w.frame) {
-                Ok(()) => core.counters.forwarded.inc(),
-                Err(e) => {
-                    core.counters.count_drop(tx_refused_reason(e));
-                    pool.free(w.frame.addr);
-                }
+        if now_ns < core.neighbors.next_timer_ns() {
+            return;
+        }
+        let mut sols = std::mem::take(&mut core.solicitations);
+        let mut failed = std::mem::take(&mut core.failed_neighbors);
+        core.neighbors
+            .poll_with_failures(now_ns, &mut sols, &mut failed);
+        for sol in sols.drain(..) {
+            core.solicit(&sol, pool, out);
+        }
+        for (port, ip) in failed.drain(..) {
+            core.released.clear();
+            core.neighbor_wait.take_for(port, ip, &mut core.released);
+            for w in core.released.drain(..) {
+                core.counters.count_drop(DropReason::NeighborFailed);
+                pool.free(w.frame.addr);
             }
         }
+        core.solicitations = sols;
+        core.failed_neighbors = failed;
+    }
+
+    /// The neighbor table, for `show neighbors`.
+    pub fn neighbors(&self) -> &NeighborTable {
+        &self.core.neighbors
     }
 
     /// Drops the packets that waited for a neighbor longer than allowed.
@@ -254,7 +302,7 @@ impl CoreState {
                     self.counters.count_drop(reason);
                     pool.free(frame.addr);
                 }
-                Verdict::Punt(class) => self.punt(frame, rx_port, class, pool, out),
+                Verdict::Punt(class) => self.punt(frame, rx_port, class, pool, out, now_ns),
                 Verdict::RouteV4 { dst, facts } => {
                     v4_dst.push(dst);
                     v4.push(Candidate { frame, facts });
@@ -315,7 +363,7 @@ impl CoreState {
                     Ok(ip) => punt_class_v4(&ip),
                     Err(_) => PuntClass::Local,
                 };
-                return self.punt(frame, rx_port, class, pool, out);
+                return self.punt(frame, rx_port, class, pool, out, now_ns);
             }
             Some(RouteTarget::Blackhole) => {
                 return self.discard(frame, DropReason::Blackhole, pool);
@@ -431,7 +479,7 @@ impl CoreState {
                     Ok(ip) => punt_class_v6(&ip, bytes),
                     Err(_) => PuntClass::Local,
                 };
-                return self.punt(frame, rx_port, class, pool, out);
+                return self.punt(frame, rx_port, class, pool, out, now_ns);
             }
             Some(RouteTarget::Blackhole) => {
                 return self.discard(frame, DropReason::Blackhole, pool);
@@ -539,33 +587,108 @@ impl CoreState {
         if let Some(src) = data.get_mut(6..12) {
             src.copy_from_slice(&port.mac.octets());
         }
-        match nexthop.mac {
-            Some(mac) => {
-                if let Some(d) = data.get_mut(0..6) {
-                    d.copy_from_slice(&mac.octets());
-                }
-                out.push_tx(nexthop.port, frame).map_err(|e| {
-                    pool.free(frame.addr);
-                    tx_refused_reason(e)
-                })
+        let target = nexthop.gateway.unwrap_or(dst);
+        // The FIB may carry the MAC (the control plane resolved it); else
+        // this core's own neighbor table.
+        let mac = match nexthop.mac {
+            Some(mac) => Some(mac),
+            None => self.neighbors.lookup(nexthop.port, target, now_ns),
+        };
+        if let Some(mac) = mac {
+            if let Some(d) = data.get_mut(0..6) {
+                d.copy_from_slice(&mac.octets());
             }
-            None => {
-                let waiting = Waiting {
-                    frame,
-                    port: nexthop.port,
-                    target: nexthop.gateway.unwrap_or(dst),
-                    since_ns: now_ns,
-                };
-                match self.neighbor_wait.push(waiting) {
-                    Ok(()) => {
-                        self.counters.neighbor_queued.inc();
-                        Ok(())
-                    }
-                    Err(w) => {
-                        pool.free(w.frame.addr);
-                        Err(DropReason::NeighborQueueFull)
-                    }
+            return out.push_tx(nexthop.port, frame).map_err(|e| {
+                pool.free(frame.addr);
+                tx_refused_reason(e)
+            });
+        }
+        let waiting = Waiting {
+            frame,
+            port: nexthop.port,
+            target,
+            since_ns: now_ns,
+        };
+        if let Err(w) = self.neighbor_wait.push(waiting) {
+            pool.free(w.frame.addr);
+            return Err(DropReason::NeighborQueueFull);
+        }
+        self.counters.neighbor_queued.inc();
+        if self.neighbors.request(nexthop.port, target, now_ns) {
+            let sol = Solicitation {
+                port: nexthop.port,
+                target,
+                unicast_to: None,
+            };
+            self.solicit(&sol, pool, out);
+        }
+        Ok(())
+    }
+
+    /// Sends every packet waiting for `ip` on `port` to `mac`.
+    fn release(
+        &mut self,
+        port: PortId,
+        ip: IpAddr,
+        mac: MacAddr,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+    ) {
+        self.released.clear();
+        self.neighbor_wait.take_for(port, ip, &mut self.released);
+        for w in self.released.drain(..) {
+            if let Some(hdr) = pool.data_mut(w.frame).get_mut(0..6) {
+                hdr.copy_from_slice(&mac.octets());
+            }
+            match out.push_tx(w.port, w.frame) {
+                Ok(()) => self.counters.forwarded.inc(),
+                Err(e) => {
+                    self.counters.count_drop(tx_refused_reason(e));
+                    pool.free(w.frame.addr);
                 }
+            }
+        }
+    }
+
+    /// Learns from an ARP/ND frame seen on `port` (either direction).
+    fn snoop(
+        &mut self,
+        port: PortId,
+        frame: Frame,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+    ) {
+        let Some(port_cfg) = self.ports.get(port as usize) else {
+            return;
+        };
+        let learned = self
+            .neighbors
+            .learn(port, port_cfg, pool.data(frame), now_ns);
+        if let Some(Learned { port, ip, mac }) = learned {
+            self.release(port, ip, mac, pool, out);
+        }
+    }
+
+    /// Builds an ARP request / neighbor solicitation and queues it.
+    fn solicit(&mut self, sol: &Solicitation, pool: &mut FramePool, out: &mut BurstOutput) {
+        let Some(port_cfg) = self.ports.get(sol.port as usize) else {
+            return;
+        };
+        let Some(mut frame) = pool.alloc() else {
+            self.counters.count_drop(DropReason::NoBuffer);
+            return;
+        };
+        let Some(len) = build_solicitation(sol, port_cfg, pool.room_mut(frame)) else {
+            pool.free(frame.addr);
+            return;
+        };
+        frame.len = len as u32;
+        match out.push_tx(sol.port, frame) {
+            Ok(()) => self.counters.solicitations_sent.inc(),
+            Err(e) => {
+                self.counters.count_drop(tx_refused_reason(e));
+                pool.free(frame.addr);
             }
         }
     }
@@ -620,7 +743,11 @@ impl CoreState {
         class: PuntClass,
         pool: &mut FramePool,
         out: &mut BurstOutput,
+        now_ns: u64,
     ) {
+        if matches!(class, PuntClass::Arp | PuntClass::NeighborDiscovery) {
+            self.snoop(port, frame, pool, out, now_ns);
+        }
         if out.push_punt(Punted { frame, port, class }) {
             self.counters.punt(class);
         } else {

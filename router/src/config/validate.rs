@@ -13,8 +13,8 @@ use super::diagnostics::Diagnostics;
 use super::document::quoted_list;
 use super::location::{Located, Location};
 use super::model::{
-    Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MIN_IPV6_MTU, NextHop,
-    PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
+    BindMode, Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MIN_IPV6_MTU,
+    NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig, XdpMode,
 };
 use super::parsed::{ParsedConfig, ParsedNextHop, ParsedPort, ParsedRoute, ParsedSystem};
 use super::suggestion::did_you_mean;
@@ -342,8 +342,8 @@ fn validate_ports(
                 .unwrap_or_default(),
             addresses: port.addresses.iter().map(|a| a.value).collect(),
             mtu,
-            xdp_mode: port.xdp_mode.unwrap_or(super::model::XdpMode::Auto),
-            bind_mode: port.bind_mode.unwrap_or(super::model::BindMode::Auto),
+            xdp_mode: port.xdp_mode.unwrap_or(XdpMode::Auto),
+            bind_mode: port.bind_mode.unwrap_or(BindMode::Auto),
             queues,
             core,
         });
