@@ -121,6 +121,24 @@ fn bench_pipeline(c: &mut Criterion) {
             black_box(sent)
         })
     });
+    // The same loop without the pipeline: what the restore and drain cost,
+    // to subtract from the figure above.
+    group.bench_function("harness_only_restore_and_drain", |b| {
+        b.iter(|| {
+            let base = (round % 64) * 64;
+            round += 1;
+            let mut burst = Burst::new();
+            for i in base..base + 64 {
+                pool.data_mut(frames[i]).copy_from_slice(&templates[i]);
+                burst.push(frames[i]);
+            }
+            for f in burst.drain(..) {
+                out.push_tx(1, f).unwrap();
+            }
+            let sent = out.drain_tx(1).count() + out.drain_tx(2).count();
+            black_box(sent)
+        })
+    });
     group.finish();
     let counters = forwarder.counters();
     assert_eq!(

@@ -6,7 +6,8 @@
 //!
 //! Built from a safe anonymous `mmap` and `madvise(MADV_HUGEPAGE)`
 //! (`memmap2`): advice only, so on a kernel without THP the memory still
-//! works, with small pages.
+//! works, with small pages. Mappings are page-aligned, so the bytes may be
+//! viewed as `u32`/`u64` entries.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -18,57 +19,53 @@ pub const HUGE_PAGE: usize = 2 << 20;
 
 /// A zero-initialised byte region that starts on a huge-page boundary when
 /// it is at least one huge page long.
+///
+/// Always an anonymous mapping (small ones too), so reaching the bytes is
+/// one slice of one mapping: this sits under every packet access.
 pub struct HugePageMemory {
-    storage: Storage,
+    map: MmapMut,
+    offset: usize,
     len: usize,
-}
-
-enum Storage {
-    /// Words, not bytes, so the region is 8-byte aligned and may be viewed
-    /// as `u32`/`u64` entries.
-    Heap(Box<[u64]>),
-    /// Over-allocated by one huge page so the region can start aligned;
-    /// `offset` is that start.
-    Mapped { map: MmapMut, offset: usize },
 }
 
 impl HugePageMemory {
     /// `len` zero bytes.
+    ///
+    /// # Panics
+    ///
+    /// When the kernel refuses the mapping: out of memory, like a failed
+    /// heap allocation (which aborts).
     pub fn zeroed(len: usize) -> Self {
-        if len >= HUGE_PAGE
-            && let Some(storage) = Self::map(len)
-        {
-            return Self { storage, len };
+        let huge = len >= HUGE_PAGE;
+        // Over-allocate a large region by one huge page so it can start
+        // aligned; a zero-length mapping is invalid, so map at least a byte.
+        let map_len = if huge { len + HUGE_PAGE } else { len.max(1) };
+        let map = MmapOptions::new()
+            .len(map_len)
+            .map_anon()
+            .unwrap_or_else(|e| panic!("out of memory: cannot map {map_len} bytes: {e}"));
+        let mut offset = 0;
+        if huge {
+            let misalign = map.as_ptr() as usize % HUGE_PAGE;
+            offset = if misalign == 0 {
+                0
+            } else {
+                HUGE_PAGE - misalign
+            };
+            // Advice only: without THP the memory works with small pages.
+            let _ = map.advise_range(Advice::HugePage, offset, len);
         }
-        Self {
-            storage: Storage::Heap(vec![0u64; len.div_ceil(8)].into_boxed_slice()),
-            len,
-        }
-    }
-
-    fn map(len: usize) -> Option<Storage> {
-        let map = MmapOptions::new().len(len + HUGE_PAGE).map_anon().ok()?;
-        let misalign = map.as_ptr() as usize % HUGE_PAGE;
-        let offset = if misalign == 0 {
-            0
-        } else {
-            HUGE_PAGE - misalign
-        };
-        let _ = map.advise_range(Advice::HugePage, offset, len);
-        Some(Storage::Mapped { map, offset })
+        Self { map, offset, len }
     }
 
     /// Bytes held, including the alignment slack.
     pub fn footprint(&self) -> usize {
-        match &self.storage {
-            Storage::Heap(b) => b.len() * 8,
-            Storage::Mapped { map, .. } => map.len(),
-        }
+        self.map.len()
     }
 
-    /// Whether the region is a huge-page-aligned mapping (else plain heap).
-    pub fn is_mapped(&self) -> bool {
-        matches!(self.storage, Storage::Mapped { .. })
+    /// Whether the region was asked to live on huge pages.
+    pub fn is_huge(&self) -> bool {
+        self.len >= HUGE_PAGE
     }
 }
 
@@ -77,21 +74,14 @@ impl Deref for HugePageMemory {
 
     #[inline]
     fn deref(&self) -> &[u8] {
-        match &self.storage {
-            Storage::Heap(b) => &bytemuck::cast_slice(b)[..self.len],
-            Storage::Mapped { map, offset } => &map[*offset..*offset + self.len],
-        }
+        &self.map[self.offset..self.offset + self.len]
     }
 }
 
 impl DerefMut for HugePageMemory {
     #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
-        match &mut self.storage {
-            Storage::Heap(b) => &mut bytemuck::cast_slice_mut(b)[..len],
-            Storage::Mapped { map, offset } => &mut map[*offset..*offset + len],
-        }
+        &mut self.map[self.offset..self.offset + self.len]
     }
 }
 
@@ -117,7 +107,7 @@ impl fmt::Debug for HugePageMemory {
             f,
             "HugePageMemory({} bytes, mapped: {})",
             self.len,
-            self.is_mapped()
+            self.is_huge()
         )
     }
 }
@@ -145,7 +135,7 @@ mod tests {
 
     #[test]
     fn regions_are_aligned_for_u64_entries() {
-        for len in [1usize, 13, 4096, HUGE_PAGE] {
+        for len in [0usize, 1, 13, 4096, HUGE_PAGE] {
             assert_eq!(HugePageMemory::zeroed(len).as_ptr() as usize % 8, 0);
         }
     }
@@ -153,8 +143,6 @@ mod tests {
     #[test]
     fn large_regions_start_on_a_huge_page() {
         let m = HugePageMemory::zeroed(2 * HUGE_PAGE);
-        if m.is_mapped() {
-            assert_eq!(m.as_ptr() as usize % HUGE_PAGE, 0);
-        }
+        assert_eq!(m.as_ptr() as usize % HUGE_PAGE, 0);
     }
 }

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One's-complement sum of `data` as big-endian 16-bit words; an odd final
 /// byte is the high half of a zero-padded word (RFC 1071 §4.1).
+#[inline]
 pub fn sum(data: &[u8]) -> u32 {
     // Adding 32-bit big-endian words into a wide accumulator and folding at
     // the end gives the same one's-complement sum as 16-bit words (RFC 1071
@@ -33,6 +34,7 @@ pub fn sum(data: &[u8]) -> u32 {
 }
 
 /// Folds carries back in until the sum fits 16 bits.
+#[inline]
 pub fn fold(mut sum: u32) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -79,6 +81,7 @@ pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, len: u3
 /// Unlike RFC 1141's `HC' = HC + m - m'`, this never produces -0 (0xFFFF)
 /// where a full recomputation gives +0 (RFC 1624 §3), so routers that
 /// compare checksums byte-for-byte stay in agreement with us.
+#[inline]
 pub fn update16(old_checksum: u16, old_word: u16, new_word: u16) -> u16 {
     let s = u32::from(!old_checksum) + u32::from(!old_word) + u32::from(new_word);
     !fold(s)

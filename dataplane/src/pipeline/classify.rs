@@ -67,15 +67,31 @@ pub fn classify(frame: &[u8], port_mac: MacAddr, hasher: &FlowHasher) -> Verdict
 
 #[inline(always)]
 fn classify_v4(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
-    let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
+    // The fixed header as an array: one bounds check, then plain loads.
+    let Some(h) = bytes.first_chunk::<20>() else {
         return Verdict::Drop(DropReason::Ipv4HeaderInvalid);
     };
-    if !ip.verify_checksum() {
-        return Verdict::Drop(DropReason::Ipv4BadChecksum);
+    if h[0] == 0x45 {
+        // No options (nearly every packet): RFC 1812 §5.2.2's checks by
+        // hand on the array, the same rules `Ipv4Packet::new_checked` applies.
+        let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if total < 20 || total > bytes.len() {
+            return Verdict::Drop(DropReason::Ipv4HeaderInvalid);
+        }
+        if !header_checksum_ok(h) {
+            return Verdict::Drop(DropReason::Ipv4BadChecksum);
+        }
+    } else {
+        let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
+            return Verdict::Drop(DropReason::Ipv4HeaderInvalid);
+        };
+        if !ip.verify_checksum() {
+            return Verdict::Drop(DropReason::Ipv4BadChecksum);
+        }
     }
-    let dst = ip.dst_addr();
+    let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
     if dst.is_multicast() || dst.is_broadcast() {
-        return Verdict::Punt(punt_class_v4(&ip));
+        return Verdict::Punt(punt_class_v4(&Ipv4Packet::new_unchecked(bytes)));
     }
     // RFC 1812 §5.3.4: a unicast IP packet that came as a link-layer
     // broadcast or multicast is not forwarded.
@@ -85,25 +101,32 @@ fn classify_v4(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
     if martian_v4_destination(dst) {
         return Verdict::Drop(DropReason::MartianDestination);
     }
-    let src = ip.src_addr();
+    let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
     if martian_v4_source(src) {
         return Verdict::Drop(DropReason::MartianSource);
     }
-    let protocol = ip.protocol();
-    let (sport, dport) = if ip.frag_offset() == 0 {
-        transport_ports(protocol, ip.payload()).unwrap_or((0, 0))
-    } else {
-        (0, 0)
+    let protocol = h[9];
+    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
+    let header_len = usize::from(h[0] & 0x0f) * 4;
+    // TCP, UDP, SCTP: ports in the first four bytes; a non-first fragment
+    // has none (RFC 791), so it hashes on addresses alone.
+    let ports = match (flags_offset & 0x1fff, protocol) {
+        (0, 6 | 17 | 132) => bytes.get(header_len..).and_then(<[u8]>::first_chunk::<4>),
+        _ => None,
     };
+    let (sport, dport) = ports.map_or((0, 0), |p| {
+        (
+            u16::from_be_bytes([p[0], p[1]]),
+            u16::from_be_bytes([p[2], p[3]]),
+        )
+    });
     let dst = u32::from(dst);
-    // The raw protocol byte (present: the header was validated).
-    let protocol_byte = bytes.get(9).copied().unwrap_or(0);
-    let hash = hasher.hash_v4(u32::from(src), dst, protocol_byte, sport, dport);
+    let hash = hasher.hash_v4(u32::from(src), dst, protocol, sport, dport);
     let facts = HeaderFacts {
         hash,
-        ip_len: ip.total_len(),
-        ttl: ip.ttl(),
-        dont_frag: ip.dont_frag(),
+        ip_len: u16::from_be_bytes([h[2], h[3]]),
+        ttl: h[8],
+        dont_frag: flags_offset & 0x4000 != 0,
     };
     Verdict::RouteV4 { dst, facts }
 }
@@ -136,6 +159,19 @@ fn classify_v6(bytes: &[u8], l2_group: bool, hasher: &FlowHasher) -> Verdict {
         dont_frag: true,
     };
     Verdict::RouteV6 { dst, facts }
+}
+
+/// RFC 1071 over an option-less header: ten 16-bit words, added as five
+/// 32-bit ones (RFC 1071 §2(B)), valid when they fold to 0xffff.
+#[inline(always)]
+fn header_checksum_ok(h: &[u8; 20]) -> bool {
+    let word = |i: usize| u64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+    let mut sum = word(0) + word(4) + word(8) + word(12) + word(16);
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum == 0xffff
 }
 
 /// Protocol and ports for hashing; the common case (TCP/UDP right after

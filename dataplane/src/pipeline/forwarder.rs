@@ -27,6 +27,7 @@ use super::neighbor_wait::{NeighborWaitQueue, Waiting};
 use super::output::{BurstOutput, BurstVec, Punted, TxRefused};
 use super::port_table::PortConfig;
 use super::rate_limit::TokenBucket;
+use super::rewrite::{rewrite_ipv4, rewrite_ipv6};
 use crate::neighbor::{Learned, NeighborConfig, NeighborTable, Solicitation, build_solicitation};
 
 /// Tunables of one core's pipeline.
@@ -417,7 +418,11 @@ impl CoreState {
             }
             Err(reason) => return self.discard(frame, reason, pool),
         };
-        let Some(mtu) = self.ports.get(nexthop.port as usize).map(|p| p.mtu) else {
+        let Some((mtu, port_mac)) = self
+            .ports
+            .get(nexthop.port as usize)
+            .map(|p| (p.mtu, p.mac))
+        else {
             return self.discard(frame, DropReason::NoSuchPort, pool);
         };
         if total_len > mtu && dont_frag {
@@ -435,8 +440,23 @@ impl CoreState {
                 now_ns,
             );
         }
-        Ipv4Packet::new_unchecked(l3_mut(pool.data_mut(frame))).decrement_ttl();
         let dst = IpAddr::V4(Ipv4Addr::from(dst));
+        if total_len <= mtu {
+            // The common case: next hop resolved, one rewrite, queued.
+            let mac = match nexthop.mac {
+                Some(mac) => Some(mac),
+                None => {
+                    let target = nexthop.gateway.unwrap_or(dst);
+                    self.neighbors.lookup(nexthop.port, target, now_ns)
+                }
+            };
+            if let Some(mac) = mac
+                && rewrite_ipv4(pool.data_mut(frame), port_mac, mac)
+            {
+                return self.queue_forwarded(nexthop.port, frame, pool, out);
+            }
+        }
+        Ipv4Packet::new_unchecked(l3_mut(pool.data_mut(frame))).decrement_ttl();
         if total_len > mtu {
             return self.fragment_and_send(frame, mtu, nexthop, dst, pool, out, now_ns);
         }
@@ -542,7 +562,11 @@ impl CoreState {
             }
             Err(reason) => return self.discard(frame, reason, pool),
         };
-        let Some(mtu) = self.ports.get(nexthop.port as usize).map(|p| p.mtu) else {
+        let Some((mtu, port_mac)) = self
+            .ports
+            .get(nexthop.port as usize)
+            .map(|p| (p.mtu, p.mac))
+        else {
             return self.discard(frame, DropReason::NoSuchPort, pool);
         };
         // RFC 8200 §5: routers never fragment IPv6; the source must.
@@ -559,8 +583,20 @@ impl CoreState {
                 now_ns,
             );
         }
-        Ipv6Packet::new_unchecked(l3_mut(pool.data_mut(frame))).set_hop_limit(hop_limit - 1);
         let dst = IpAddr::V6(Ipv6Addr::from(dst));
+        let mac = match nexthop.mac {
+            Some(mac) => Some(mac),
+            None => {
+                let target = nexthop.gateway.unwrap_or(dst);
+                self.neighbors.lookup(nexthop.port, target, now_ns)
+            }
+        };
+        if let Some(mac) = mac
+            && rewrite_ipv6(pool.data_mut(frame), port_mac, mac)
+        {
+            return self.queue_forwarded(nexthop.port, frame, pool, out);
+        }
+        Ipv6Packet::new_unchecked(l3_mut(pool.data_mut(frame))).set_hop_limit(hop_limit - 1);
         match self.transmit(frame, nexthop, dst, pool, out, now_ns) {
             Ok(()) => self.counters.forwarded.inc(),
             Err(reason) => self.counters.count_drop(reason),
@@ -623,6 +659,24 @@ impl CoreState {
             self.solicit(&sol, pool, out);
         }
         Ok(())
+    }
+
+    /// Queues a rewritten transit frame on its egress port.
+    #[inline(always)]
+    fn queue_forwarded(
+        &mut self,
+        port: PortId,
+        frame: Frame,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+    ) {
+        match out.push_tx(port, frame) {
+            Ok(()) => self.counters.forwarded.inc(),
+            Err(e) => {
+                self.counters.count_drop(tx_refused_reason(e));
+                pool.free(frame.addr);
+            }
+        }
     }
 
     /// Sends every packet waiting for `ip` on `port` to `mac`.

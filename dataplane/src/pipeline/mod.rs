@@ -10,6 +10,7 @@ pub mod neighbor_wait;
 pub mod output;
 pub mod port_table;
 pub mod rate_limit;
+pub mod rewrite;
 
 pub use core_loop::DataplaneCore;
 pub use counters::{CoreCounters, DropReason, PuntClass};

@@ -131,7 +131,14 @@ impl<K: LpmKey> StrideLpm<K> {
 
     #[inline(always)]
     fn lookup_leaf(&self, key: K) -> u32 {
-        let mut entry = self.level0[key.top(self.first_stride)];
+        self.lookup_leaf_in(&self.level0, key)
+    }
+
+    /// `lookup_leaf` with level 0 already borrowed: a batch takes the
+    /// slice once instead of once per key.
+    #[inline(always)]
+    fn lookup_leaf_in(&self, level0: &[u32], key: K) -> u32 {
+        let mut entry = level0[key.top(self.first_stride)];
         let mut offset = self.first_stride;
         while entry::is_child(entry) {
             entry = self.groups[entry::group(entry)][usize::from(key.byte_at(offset))];
@@ -161,15 +168,16 @@ impl<K: LpmKey> StrideLpm<K> {
             "lookup_batch: out shorter than keys"
         );
         let out = &mut out[..keys.len()];
+        let level0: &[u32] = &self.level0;
         if K::BITS - self.first_stride <= 2 * GROUP_STRIDE {
             for (value, &key) in out.iter_mut().zip(keys) {
-                *value = self.lookup(key);
+                *value = entry::value(self.lookup_leaf_in(level0, key));
             }
             return;
         }
         let mut pending = false;
         for (entry, key) in out.iter_mut().zip(keys) {
-            *entry = self.level0[key.top(self.first_stride)];
+            *entry = level0[key.top(self.first_stride)];
             pending |= entry::is_child(*entry);
         }
         let mut offset = self.first_stride;
