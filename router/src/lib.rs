@@ -1,6 +1,10 @@
-//! vrouterd: the daemon that wires the dataplane and the control plane
-//! together. For now it carries the in-memory demo of the pipeline; the
-//! config model, management API and thread wiring follow (see DESIGN.md).
+//! vrouterd: the daemon that wires the dataplane and the host together —
+//! the configuration model ([`config`]), the host side of each port
+//! ([`host`]: TAP twins, netlink), the daemon itself ([`daemon`]: FIB from
+//! config, threads, link monitoring, clean shutdown) and the in-memory
+//! demo ([`demo`]).
 
 pub mod config;
+pub mod daemon;
 pub mod demo;
+pub mod host;

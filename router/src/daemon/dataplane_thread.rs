@@ -1,0 +1,88 @@
+//! The dataplane core's loop: poll the AF_XDP ports through the pipeline,
+//! move frames between each port and its TAP twin, pace when idle.
+//! Runs pinned, until the stop flag is raised.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dataplane::pipeline::DataplaneCore;
+use dataplane::port::{PortId, PortIo};
+
+use crate::config::IdlePolicy;
+use crate::host::TapDevice;
+
+/// Loops with nothing received before an idle core starts sleeping.
+const IDLE_SPINS: u32 = 1024;
+/// Longest sleep of an idle core in backoff mode: bounds the extra
+/// latency the first packet after a pause sees.
+const MAX_IDLE_SLEEP: Duration = Duration::from_micros(200);
+
+/// Runs the loop until `stop` is set. `taps[i]` is port `i`'s twin.
+pub fn run<P: PortIo>(
+    core: &mut DataplaneCore<P>,
+    taps: &[&TapDevice],
+    idle: IdlePolicy,
+    stop: &Arc<AtomicBool>,
+    host_drops: &Arc<std::sync::atomic::AtomicU64>,
+) {
+    let start = Instant::now();
+    let mut idle_loops = 0u32;
+    let mut sleep = Duration::from_micros(1);
+    while !stop.load(Ordering::Relaxed) {
+        let now = start.elapsed().as_nanos() as u64;
+        let stats = core.poll(now);
+        let mut work = stats.received + stats.transmitted;
+
+        // Host → wire: what the kernel sends through each twin.
+        for (i, tap) in taps.iter().enumerate() {
+            for _ in 0..dataplane::port::MAX_BURST {
+                let Some(mut frame) = core.pool.alloc() else {
+                    break;
+                };
+                match tap.read_frame(core.pool.room_mut(frame)) {
+                    Ok(Some(len)) => {
+                        frame.len = len as u32;
+                        core.forwarder.from_host(
+                            i as PortId,
+                            frame,
+                            &mut core.pool,
+                            &mut core.output,
+                            now,
+                        );
+                        work += 1;
+                    }
+                    Ok(None) => {
+                        core.pool.free(frame.addr);
+                        break;
+                    }
+                    Err(e) => {
+                        core.pool.free(frame.addr);
+                        tracing::warn!(tap = tap.name(), error = %e, "reading the host twin failed");
+                        break;
+                    }
+                }
+            }
+        }
+
+        // Wire → host: what the pipeline punted.
+        core.drain_punted(|p, bytes| {
+            let written = taps.get(p.port as usize).map(|tap| tap.write_frame(bytes));
+            if !matches!(written, Some(Ok(true))) {
+                host_drops.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        work += core.flush();
+
+        if work > 0 {
+            idle_loops = 0;
+            sleep = Duration::from_micros(1);
+        } else if idle == IdlePolicy::Backoff {
+            idle_loops += 1;
+            if idle_loops > IDLE_SPINS {
+                std::thread::sleep(sleep);
+                sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! `vrouterd --config FILE`: takes over the configured ports, builds the
+//! FIB, and runs the dataplane core and the control loop until SIGINT or
+//! SIGTERM, then gives everything back (XDP detached, twins removed, the
+//! ports' addresses restored).
+
+mod dataplane_thread;
+pub mod fib_builder;
+pub mod link_monitor;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dataplane::fib::{FibConfig, FibWriter};
+use dataplane::neighbor::NeighborConfig;
+use dataplane::pipeline::{DataplaneCore, Forwarder, ForwarderConfig, PortConfig};
+use dataplane::port::FramePool;
+use dataplane::port::PortId;
+use dataplane::port::afxdp::{AfXdpConfig, AfXdpPort, BindMode, XdpAttachMode};
+
+use crate::config::{self, Config};
+use crate::host::{self, Netlink, PortTwin};
+use link_monitor::LinkMonitor;
+
+/// Prefix of the TAP twins' names (`vr-eth0`); leftovers with it from a
+/// crashed run are removed at start.
+pub const TWIN_PREFIX: &str = "vr-";
+
+/// Frames per port in the pool: the fill ring's worth, rx/tx in flight
+/// and the neighbor queue, with room to spare.
+const FRAMES_PER_PORT: u32 = 4096;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug)]
+pub struct DaemonError(pub String);
+
+impl std::fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+fn err(context: impl std::fmt::Display, e: impl std::fmt::Display) -> DaemonError {
+    DaemonError(format!("{context}: {e}"))
+}
+
+/// The twin's name for a port: `vr-` + the port name, cut to the kernel's
+/// 15-byte limit.
+pub fn twin_name(port: &str) -> String {
+    let mut name = format!("{TWIN_PREFIX}{port}");
+    name.truncate(15);
+    name
+}
+
+/// Options that are not part of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Synthetic Internet-like IPv4 routes added with the default route's
+    /// target, to measure forwarding with a full-size FIB.
+    pub bench_routes: usize,
+}
+
+/// Runs the router until `stop` is raised (the signal handlers raise it).
+pub fn run(
+    config: &Config,
+    options: &RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<(), DaemonError> {
+    if config.system.dataplane_cores.len() > 1 {
+        return Err(DaemonError(format!(
+            "dataplane-cores = {:?}: more than one dataplane core is not supported yet; \
+             list one core",
+            config.system.dataplane_cores
+        )));
+    }
+    let mut nl = Netlink::open().map_err(|e| err("opening netlink", e))?;
+    match host::remove_stale_twins(&mut nl, TWIN_PREFIX) {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::warn!(
+                ?removed,
+                "removed host twins left by an earlier run that did not stop cleanly"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return Err(err("looking for stale host twins", e)),
+    }
+
+    // Host side first: the twins take the addresses off the real ports.
+    let mut twins: Vec<PortTwin> = Vec::new();
+    let result = run_with_twins(config, options, &stop, &mut nl, &mut twins);
+    for twin in twins.drain(..) {
+        let name = twin.port_name.clone();
+        if let Err(e) = twin.teardown(&mut nl) {
+            tracing::warn!(port = %name, error = %e, "restoring the port failed");
+        }
+    }
+    result
+}
+
+fn run_with_twins(
+    config: &Config,
+    options: &RunOptions,
+    stop: &Arc<AtomicBool>,
+    nl: &mut Netlink,
+    twins: &mut Vec<PortTwin>,
+) -> Result<(), DaemonError> {
+    for port in &config.ports {
+        let twin = PortTwin::setup(
+            nl,
+            &port.name,
+            &twin_name(&port.name),
+            u32::from(port.mtu),
+            &port.addresses,
+        )
+        .map_err(|e| err(format!("port {}: setting up its host twin", port.name), e))?;
+        tracing::info!(port = %port.name, twin = %twin.tap.name(), mac = %twin.port_mac(), "host twin ready");
+        twins.push(twin);
+    }
+
+    let (mut fib, readers) = FibWriter::new(FibConfig::default());
+    let names: Vec<&str> = config.ports.iter().map(|p| p.name.as_str()).collect();
+    let index = |n: &str| names.iter().position(|x| *x == n).map(|i| i as PortId);
+    let plan =
+        fib_builder::build(&mut fib, config, &index).map_err(|e| err("building the FIB", e))?;
+    if options.bench_routes > 0 {
+        add_bench_routes(&mut fib, options.bench_routes)?;
+    }
+    tracing::info!(
+        connected = plan.connected,
+        local = plan.local,
+        static_routes = plan.static_routes,
+        nexthops = plan.nexthops.len(),
+        "FIB published"
+    );
+
+    let frames = FRAMES_PER_PORT * config.ports.len() as u32;
+    let mut pool = FramePool::new(frames, 2048).map_err(|e| err("allocating the frame pool", e))?;
+    let mut ports = Vec::new();
+    for port in &config.ports {
+        let afxdp = AfXdpConfig {
+            attach_mode: match port.xdp_mode {
+                config::XdpMode::Auto => XdpAttachMode::Auto,
+                config::XdpMode::Native => XdpAttachMode::Native,
+                config::XdpMode::Generic => XdpAttachMode::Generic,
+            },
+            bind_mode: match port.bind_mode {
+                config::BindMode::Auto => BindMode::Auto,
+                config::BindMode::ZeroCopy => BindMode::ZeroCopy,
+                config::BindMode::Copy => BindMode::Copy,
+            },
+            ..AfXdpConfig::default()
+        };
+        let queue = port.queues.first().copied().unwrap_or(0);
+        let p = AfXdpPort::open(&port.name, queue, &mut pool, &afxdp)
+            .map_err(|e| err(format!("port {}", port.name), e))?;
+        let (attach, bind) = p.mode();
+        tracing::info!(port = %port.name, queue, xdp = %attach, bind = %bind, "AF_XDP port open");
+        ports.push(p);
+    }
+
+    let port_configs: Vec<PortConfig> = config
+        .ports
+        .iter()
+        .zip(twins.iter())
+        .map(|(p, twin)| PortConfig {
+            name: p.name.clone(),
+            mac: twin.port_mac(),
+            mtu: p.mtu,
+            ipv4: p
+                .addresses
+                .iter()
+                .filter_map(|a| match a {
+                    ipnet::IpNet::V4(n) => Some(*n),
+                    ipnet::IpNet::V6(_) => None,
+                })
+                .collect(),
+            ipv6: p
+                .addresses
+                .iter()
+                .filter_map(|a| match a {
+                    ipnet::IpNet::V6(n) => Some(*n),
+                    ipnet::IpNet::V4(_) => None,
+                })
+                .collect(),
+        })
+        .collect();
+    let forwarder_config = ForwarderConfig {
+        icmp_errors_per_sec: config.icmp.errors_per_second,
+        icmp_error_burst: config.icmp.burst,
+        hash_seed: config.ecmp.hash_seed,
+        symmetric_hash: config.ecmp.symmetric,
+        neighbor: NeighborConfig {
+            reachable_ns: u64::from(config.neighbor.reachable_time_ms) * 1_000_000,
+            retrans_ns: u64::from(config.neighbor.retrans_time_ms) * 1_000_000,
+            ..NeighborConfig::default()
+        },
+        ..ForwarderConfig::default()
+    };
+    let forwarder = Forwarder::new(readers.reader(), port_configs, &forwarder_config, 0);
+    let counters = Arc::clone(forwarder.counters());
+    let mut core = DataplaneCore::new(pool, forwarder, ports, 1024, 1024);
+
+    let dataplane_core = config.system.dataplane_cores.first().copied().unwrap_or(0);
+    let control_core = config.system.control_plane_core;
+    let taps: Vec<&host::TapDevice> = twins.iter().map(|t| &t.tap).collect();
+    let host_drops = Arc::new(AtomicU64::new(0));
+    let dp_stop = Arc::new(AtomicBool::new(false));
+    let mut monitor = LinkMonitor::new(
+        config.ports.iter().map(|p| p.name.clone()).collect(),
+        plan.nexthops.clone(),
+    );
+
+    std::thread::scope(|scope| {
+        let dp_stop_thread = Arc::clone(&dp_stop);
+        let host_drops_thread = Arc::clone(&host_drops);
+        let core_ref = &mut core;
+        let taps_ref = &taps;
+        let idle = config.system.idle;
+        let handle = std::thread::Builder::new()
+            .name("vr-dataplane".into())
+            .spawn_scoped(scope, move || {
+                pin("dataplane", dataplane_core);
+                dataplane_thread::run(
+                    core_ref,
+                    taps_ref,
+                    idle,
+                    &dp_stop_thread,
+                    &host_drops_thread,
+                );
+            })
+            .map_err(|e| err("starting the dataplane thread", e))?;
+        pin("control plane", control_core);
+        tracing::info!(dataplane_core, control_core, "vrouterd running");
+
+        let mut last_report = std::time::Instant::now();
+        while !stop.load(Ordering::Relaxed) && !handle.is_finished() {
+            for (port, up) in monitor.poll(fib.liveness(), |n| host::carrier(n).unwrap_or(false)) {
+                tracing::info!(port = %port, up, "link state changed: next hops on it are now {}", if up { "live" } else { "down" });
+            }
+            if last_report.elapsed() >= Duration::from_secs(60) {
+                last_report = std::time::Instant::now();
+                tracing::debug!(
+                    forwarded = counters.forwarded.get(),
+                    drops = counters.total_drops(),
+                    host_drops = host_drops.load(Ordering::Relaxed),
+                    "dataplane counters"
+                );
+            }
+            std::thread::sleep(link_monitor::POLL_INTERVAL);
+        }
+        dp_stop.store(true, Ordering::Relaxed);
+        handle
+            .join()
+            .map_err(|_| DaemonError("the dataplane thread panicked".into()))
+    })?;
+    tracing::info!(
+        forwarded = counters.forwarded.get(),
+        drops = counters.total_drops(),
+        "stopping: detaching XDP and restoring the ports"
+    );
+    let DataplaneCore {
+        mut pool, ports, ..
+    } = core;
+    for p in ports {
+        p.close(&mut pool);
+    }
+    drop(fib);
+    Ok(())
+}
+
+/// Fills the FIB with `count` synthetic routes sharing the default route's
+/// target (its next-hop group), as a full table learned from one upstream
+/// would.
+fn add_bench_routes(fib: &mut FibWriter, count: usize) -> Result<(), DaemonError> {
+    let default: ipnet::IpNet = "0.0.0.0/0".parse().map_err(|e| err("default route", e))?;
+    let Some(target) = fib.route(default) else {
+        return Err(DaemonError(
+            "--bench-routes needs a static route for 0.0.0.0/0: the synthetic routes use its next hops"
+                .into(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    for (prefix, len) in dataplane::fib::synthetic::internet_v4(count, 1) {
+        let net = ipnet::IpNet::new(std::net::IpAddr::V4(prefix.into()), len)
+            .map_err(|e| err("synthetic route", e))?;
+        if fib.route(net).is_none() {
+            fib.set_route(net, target)
+                .map_err(|e| err("synthetic route", e))?;
+        }
+    }
+    fib.publish();
+    tracing::info!(
+        count,
+        ms = started.elapsed().as_millis() as u64,
+        "synthetic benchmark routes loaded"
+    );
+    Ok(())
+}
+
+fn pin(what: &str, core: usize) {
+    let ok = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+    if ok {
+        tracing::info!(core, "{what} thread pinned");
+    } else {
+        tracing::warn!(core, "could not pin the {what} thread; running unpinned");
+    }
+}
