@@ -683,6 +683,42 @@ fn full_queues_and_empty_pool_are_counted() {
 }
 
 #[test]
+fn punts_are_policed_per_class() {
+    let mut limits = dataplane::pipeline::PuntLimit::DEFAULTS;
+    limits[PuntClass::Local as usize] = dataplane::pipeline::PuntLimit {
+        per_sec: 10,
+        burst: 3,
+    };
+    let mut lab = Lab::with(LabOptions {
+        forwarder: ForwarderConfig {
+            punt_limits: limits,
+            ..ForwarderConfig::default()
+        },
+        ..LabOptions::default()
+    });
+    for _ in 0..5 {
+        lab.inject(LAN, &udp4_frame(LAN_ADDR, 64, 8));
+    }
+    // ARP is another class: not affected by the local flood.
+    lab.inject(
+        LAN,
+        &ethernet(MacAddr::BROADCAST, HOST_MAC, 0x0806, &[0; 28]),
+    );
+    lab.poll();
+    let classes: Vec<PuntClass> = lab.punted().into_iter().map(|(c, _)| c).collect();
+    let count = |class| classes.iter().filter(|c| **c == class).count();
+    assert_eq!((count(PuntClass::Local), count(PuntClass::Arp)), (3, 1));
+    assert_eq!(lab.drops(DropReason::PuntRateLimited), 2);
+    // 100 ms later one more token (10/s).
+    lab.clock += 100_000_000;
+    lab.inject(LAN, &udp4_frame(LAN_ADDR, 64, 8));
+    lab.inject(LAN, &udp4_frame(LAN_ADDR, 64, 8));
+    lab.poll();
+    assert_eq!(lab.punted().len(), 1);
+    assert_eq!(lab.drops(DropReason::PuntRateLimited), 3);
+}
+
+#[test]
 fn unknown_rx_port_and_dropped_writer_are_counted() {
     let mut lab = Lab::new();
     let core = &mut lab.core;
@@ -727,6 +763,7 @@ fn every_drop_reason_is_covered_by_these_tests() {
         "neighbor_timeout",
         "neighbor_failed",
         "punt_queue_full",
+        "punt_rate_limited",
         "tx_queue_full",
         "no_such_port",
         "no_buffer",

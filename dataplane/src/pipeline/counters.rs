@@ -90,6 +90,8 @@ reasons! {
         NeighborFailed => "neighbor_failed",
         /// The queue to the host/control plane was full.
         PuntQueueFull => "punt_queue_full",
+        /// Over its punt class's rate (control-plane policing).
+        PuntRateLimited => "punt_rate_limited",
         /// The egress port's transmit queue was full.
         TxQueueFull => "tx_queue_full",
         /// The egress port does not exist on this core.

@@ -48,6 +48,38 @@ pub struct ForwarderConfig {
     pub max_fragments: usize,
     /// ARP / neighbor discovery timers and limits.
     pub neighbor: NeighborConfig,
+    /// Control-plane policing: per punt class, packets per second and
+    /// burst allowed towards the host side, so a flood of one kind (an ARP
+    /// storm, a TCP flood at the router's address) neither starves the
+    /// others nor costs the forwarding core more than this.
+    pub punt_limits: [PuntLimit; PuntClass::COUNT],
+}
+
+/// A packets-per-second limit with a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PuntLimit {
+    pub per_sec: u32,
+    pub burst: u32,
+}
+
+impl PuntLimit {
+    const fn new(per_sec: u32, burst: u32) -> Self {
+        Self { per_sec, burst }
+    }
+
+    /// Defaults per class, in [`PuntClass::ALL`] order: resolution and
+    /// routing protocols get what a busy LAN and fast timers need; traffic
+    /// to the router's addresses (BGP's TCP, ssh) the most.
+    pub const DEFAULTS: [PuntLimit; PuntClass::COUNT] = [
+        PuntLimit::new(2_000, 500),    // arp
+        PuntLimit::new(2_000, 500),    // nd
+        PuntLimit::new(5_000, 1_000),  // ospf
+        PuntLimit::new(5_000, 1_000),  // vrrp
+        PuntLimit::new(20_000, 2_000), // bfd
+        PuntLimit::new(50_000, 5_000), // local
+        PuntLimit::new(2_000, 500),    // link_local
+        PuntLimit::new(1_000, 200),    // other
+    ];
 }
 
 impl Default for ForwarderConfig {
@@ -61,6 +93,7 @@ impl Default for ForwarderConfig {
             symmetric_hash: false,
             max_fragments: 64,
             neighbor: NeighborConfig::default(),
+            punt_limits: PuntLimit::DEFAULTS,
         }
     }
 }
@@ -78,6 +111,7 @@ struct CoreState {
     counters: Arc<CoreCounters>,
     icmp_v4: TokenBucket,
     icmp_v6: TokenBucket,
+    punt_limits: [TokenBucket; PuntClass::COUNT],
     neighbor_wait: NeighborWaitQueue,
     neighbors: NeighborTable,
     solicitations: Vec<Solicitation>,
@@ -122,6 +156,10 @@ impl Forwarder {
             counters,
             icmp_v4: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
             icmp_v6: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_error_burst, now_ns),
+            punt_limits: std::array::from_fn(|i| {
+                let limit = config.punt_limits[i];
+                TokenBucket::new(limit.per_sec, limit.burst, now_ns)
+            }),
             neighbors: NeighborTable::new(config.neighbor.clone()),
             solicitations: Vec::new(),
             failed_neighbors: Vec::new(),
@@ -800,7 +838,12 @@ impl CoreState {
         now_ns: u64,
     ) {
         if matches!(class, PuntClass::Arp | PuntClass::NeighborDiscovery) {
+            // Learning costs little and must not wait for the host: even a
+            // policed ARP reply still resolves our own next hop.
             self.snoop(port, frame, pool, out, now_ns);
+        }
+        if !self.punt_limits[class as usize].allow(now_ns) {
+            return self.discard(frame, DropReason::PuntRateLimited, pool);
         }
         if out.push_punt(Punted { frame, port, class }) {
             self.counters.punt(class);

@@ -14,6 +14,6 @@ pub mod rewrite;
 
 pub use core_loop::DataplaneCore;
 pub use counters::{CoreCounters, DropReason, PuntClass};
-pub use forwarder::{Forwarder, ForwarderConfig};
+pub use forwarder::{Forwarder, ForwarderConfig, PuntLimit};
 pub use output::{BurstOutput, Punted};
 pub use port_table::PortConfig;
