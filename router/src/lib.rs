@@ -8,3 +8,4 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod host;
+pub mod lab;

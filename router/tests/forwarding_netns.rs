@@ -10,13 +10,29 @@ use std::time::Duration;
 use support::*;
 
 fn ping(ns: &Netns, args: &str) -> (bool, String) {
-    let out = ns.try_sh(&format!("ping {args}"));
+    let out = ns.try_sh(&format!("ping {args}")).unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// Waits until a socket listens on `port` in `ns` (`ss` flags: `-ltn`
+/// TCP, `-lun` UDP).
+fn wait_for_socket(ns: &Netns, flags: &str, port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ns
+        .run(&format!("ss -H {flags} 'sport = :{port}'"))
+        .contains(&port.to_string())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Pings until one answer comes (ARP/ND and the twins' DAD may take a
@@ -50,15 +66,18 @@ fn ipv4_and_ipv6_ping_udp_tcp_through_the_router() {
     assert!(text.contains("ttl=63"), "{text}");
 
     // 10 MB over TCP, and UDP datagrams, intact (SHA-256 compared).
-    let server = lab.h2.spawn(
-        "python3",
-        &["-c", TCP_SINK, "10.2.0.2", "5001"],
-        &vr.dir.join("tcp-sink.log"),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let server = lab
+        .h2
+        .spawn(
+            std::path::Path::new("python3"),
+            &["-c", TCP_SINK, "10.2.0.2", "5001"],
+            &vr.dir().join("tcp-sink.log"),
+        )
+        .unwrap();
+    wait_for_socket(&lab.h2, "-ltn", 5001);
     let sent = lab
         .h1
-        .sh(&format!("python3 -c '{TCP_SEND}' 10.2.0.2 5001 10000000"));
+        .run(&format!("python3 -c '{TCP_SEND}' 10.2.0.2 5001 10000000"));
     let mut server = server;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while server.try_wait().unwrap().is_none() {
@@ -68,19 +87,22 @@ fn ipv4_and_ipv6_ping_udp_tcp_through_the_router() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let received = std::fs::read_to_string(vr.dir.join("tcp-sink.log")).unwrap();
+    let received = std::fs::read_to_string(vr.dir().join("tcp-sink.log")).unwrap();
     assert_eq!(sent.trim(), received.trim(), "TCP stream digest");
     assert!(received.contains("10000000"), "{received}");
 
-    let udp = lab.h2.spawn(
-        "python3",
-        &["-c", UDP_SINK, "2001:db8:2::2", "5002"],
-        &vr.dir.join("udp-sink.log"),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let udp = lab
+        .h2
+        .spawn(
+            std::path::Path::new("python3"),
+            &["-c", UDP_SINK, "2001:db8:2::2", "5002"],
+            &vr.dir().join("udp-sink.log"),
+        )
+        .unwrap();
+    wait_for_socket(&lab.h2, "-lun", 5002);
     let sent = lab
         .h1
-        .sh(&format!("python3 -c '{UDP_SEND}' 2001:db8:2::2 5002 200"));
+        .run(&format!("python3 -c '{UDP_SEND}' 2001:db8:2::2 5002 200"));
     let mut udp = udp;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while udp.try_wait().unwrap().is_none() {
@@ -90,7 +112,7 @@ fn ipv4_and_ipv6_ping_udp_tcp_through_the_router() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let received = std::fs::read_to_string(vr.dir.join("udp-sink.log")).unwrap();
+    let received = std::fs::read_to_string(vr.dir().join("udp-sink.log")).unwrap();
     assert_eq!(sent.trim(), received.trim(), "UDP datagrams");
     assert!(vr.stop(), "clean exit on SIGTERM:\n{}", vr.log_text());
 }
@@ -111,16 +133,16 @@ fn router_answers_and_reports_errors() {
 
     // ARP and ND resolved both ways: h1 knows the router's MAC, and the
     // router (its twin) knows h1's.
-    let rtr_mac = lab.rtr.sh("cat /sys/class/net/p1/address");
+    let rtr_mac = lab.rtr.run("cat /sys/class/net/p1/address");
     let neigh = lab
         .h1
-        .sh("ip neigh show 10.1.0.1; ip -6 neigh show 2001:db8:1::1");
+        .run("ip neigh show 10.1.0.1; ip -6 neigh show 2001:db8:1::1");
     assert!(
         neigh.contains(rtr_mac.trim()),
         "h1's neighbors: {neigh}, router MAC {rtr_mac}"
     );
-    let h1_mac = lab.h1.sh("cat /sys/class/net/eth0/address");
-    let twin_neigh = lab.rtr.sh("ip neigh show dev vr-p1");
+    let h1_mac = lab.h1.run("cat /sys/class/net/eth0/address");
+    let twin_neigh = lab.rtr.run("ip neigh show dev vr-p1");
     assert!(
         twin_neigh.contains(h1_mac.trim()),
         "twin's neighbors: {twin_neigh}"
@@ -170,16 +192,16 @@ fn primary_link_down_moves_traffic_to_the_backup() {
     // on their loopback. gw2 answers with TTL 33, so a reply's TTL says
     // which path it took.
     let tag = unique_tag();
-    let h1 = Netns::new(format!("vrh1-{tag}"));
-    let rtr = Netns::new(format!("vrr-{tag}"));
-    let gw1 = Netns::new(format!("vrg1-{tag}"));
-    let gw2 = Netns::new(format!("vrg2-{tag}"));
+    let h1 = netns(format!("vrh1-{tag}"));
+    let rtr = netns(format!("vrr-{tag}"));
+    let gw1 = netns(format!("vrg1-{tag}"));
+    let gw2 = netns(format!("vrg2-{tag}"));
     veth(&h1, "eth0", &rtr, "p1");
     veth(&gw1, "eth0", &rtr, "up1");
     veth(&gw2, "eth0", &rtr, "up2");
-    h1.sh("ip addr add 10.1.0.2/24 dev eth0 && ip route add default via 10.1.0.1");
+    h1.run("ip addr add 10.1.0.2/24 dev eth0 && ip route add default via 10.1.0.1");
     for (ns, n, ttl) in [(&gw1, 1, 64), (&gw2, 2, 33)] {
-        ns.sh(&format!(
+        ns.run(&format!(
             "ip addr add 192.0.{n}.2/24 dev eth0 && ip addr add 203.0.113.1/32 dev lo \
              && ip route add 10.1.0.0/24 via 192.0.{n}.1 && sysctl -qw net.ipv4.ip_default_ttl={ttl}"
         ));
@@ -214,7 +236,7 @@ tier = "backup"
     let text = ping_until_ok(&h1, "203.0.113.1", 10);
     assert!(text.contains("ttl=63"), "via gw1 first: {text}");
 
-    gw1.sh("ip link set eth0 down");
+    gw1.run("ip link set eth0 down");
     vr.wait_for_log("next hops on it are now down", Duration::from_secs(5));
     let text = ping_until_ok(&h1, "203.0.113.1", 5);
     assert!(
@@ -223,7 +245,7 @@ tier = "backup"
     );
 
     // Linux dropped gw1's route back while its link was down.
-    gw1.sh("ip link set eth0 up && ip route replace 10.1.0.0/24 via 192.0.1.1");
+    gw1.run("ip link set eth0 up && ip route replace 10.1.0.0/24 via 192.0.1.1");
     std::thread::sleep(Duration::from_millis(500));
     let text = ping_until_ok(&h1, "203.0.113.1", 5);
     assert!(text.contains("ttl=63"), "back on gw1: {text}");
@@ -236,7 +258,7 @@ fn sigkill_leaves_no_xdp_program_behind() {
     }
     let lab = ThreeNodeLab::new();
     let mut vr = Vrouterd::start(&lab.rtr, &ThreeNodeLab::config(1500, ""));
-    let links = lab.rtr.sh("ip -d link show");
+    let links = lab.rtr.run("ip -d link show");
     assert!(
         links.contains("xdp"),
         "XDP attached while running:\n{links}"
@@ -245,7 +267,7 @@ fn sigkill_leaves_no_xdp_program_behind() {
     // The BPF link dies with the process's last fd.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let links = lab.rtr.sh("ip -d link show p1; ip -d link show p2");
+        let links = lab.rtr.run("ip -d link show p1; ip -d link show p2");
         if !links.contains("xdp") {
             break;
         }
@@ -259,7 +281,7 @@ fn sigkill_leaves_no_xdp_program_behind() {
     let mut vr = Vrouterd::start(&lab.rtr, &ThreeNodeLab::config(1500, ""));
     ping_until_ok(&lab.h1, "10.2.0.2", 10);
     assert!(vr.stop());
-    let links = lab.rtr.sh("ip link show");
+    let links = lab.rtr.run("ip link show");
     assert!(
         !links.contains("vr-p1"),
         "twin removed on clean stop:\n{links}"

@@ -46,23 +46,27 @@ enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the two-gateway failover demo through the real forwarding
-    /// pipeline on in-memory ports (no root, no NIC needed).
+    /// Run the two-gateway failover demo.
     ///
-    /// Builds a FIB with a synthetic Internet table whose routes use gw1 as
-    /// primary and gw2 as backup, sends traffic, marks gw1 down, shows the
-    /// traffic move to gw2 on the next burst, brings gw1 back, and shows
-    /// ECMP spreading and ICMP time-exceeded. Exits non-zero if any step
-    /// does not behave as expected.
+    /// By default (root): builds network namespaces `lan — [server:
+    /// vrouterd] — gw1, gw2`, sends traffic via the primary gw1, cuts gw1's
+    /// link under a 2 ms probe stream, reports the outage, restores gw1,
+    /// and removes everything. With `--in-memory` (no root): the same
+    /// picture through the real pipeline on in-memory ports with a
+    /// synthetic Internet table. Exits non-zero if a step does not behave.
     Demo {
-        /// Synthetic IPv4 routes to load into the FIB.
-        #[arg(long, default_value_t = 1_000_000)]
+        /// Run through the pipeline on in-memory ports instead of real
+        /// interfaces in namespaces.
+        #[arg(long)]
+        in_memory: bool,
+        /// In-memory demo: synthetic IPv4 routes to load into the FIB.
+        #[arg(long, default_value_t = 1_000_000, requires = "in_memory")]
         routes: usize,
-        /// Packets sent in each phase of the demo.
-        #[arg(long, default_value_t = 10_000)]
+        /// In-memory demo: packets sent in each phase.
+        #[arg(long, default_value_t = 10_000, requires = "in_memory")]
         packets: usize,
-        /// Seed for the synthetic table and traffic.
-        #[arg(long, default_value_t = 1)]
+        /// In-memory demo: seed for the synthetic table and traffic.
+        #[arg(long, default_value_t = 1, requires = "in_memory")]
         seed: u64,
     },
 }
@@ -82,16 +86,24 @@ fn init_logging(format: LogFormat, filter: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Demo {
+        in_memory,
         routes,
         packets,
         seed,
     }) = cli.command
     {
-        return match router::demo::run(&router::demo::DemoOptions {
-            routes,
-            packets,
-            seed,
-        }) {
+        let result = if in_memory {
+            router::demo::in_memory::run(&router::demo::DemoOptions {
+                routes,
+                packets,
+                seed,
+            })
+        } else {
+            std::env::current_exe()
+                .map_err(|e| format!("cannot find my own executable: {e}"))
+                .and_then(|exe| router::demo::namespaces::run(&exe))
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("vrouterd demo: {e}");

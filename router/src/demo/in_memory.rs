@@ -1,4 +1,4 @@
-//! `vrouterd demo`: the two-gateway picture run through the real pipeline
+//! `vrouterd demo --in-memory`: the two-gateway picture run through the real pipeline
 //! on in-memory ports, with no root and no NIC.
 //!
 //! A server-side router with one LAN port and one uplink to each of two

@@ -1,0 +1,14 @@
+//! Network-namespace labs: the two-gateway topology on one machine, for
+//! the demo, the integration tests and (later) `vrctl lab`.
+//!
+//! Every namespace is named with a per-process tag, so parallel tests and
+//! runs never collide, and is removed in `Drop` — its processes first —
+//! also when the caller panics. Traffic stays inside these namespaces.
+
+mod netns;
+mod two_gateways;
+mod vrouterd_process;
+
+pub use netns::{LabError, Netns, is_root, unique_tag, veth};
+pub use two_gateways::{DESTINATION, SERVER_CONFIG, TTL_VIA_GW1, TTL_VIA_GW2, TwoGatewayLab};
+pub use vrouterd_process::VrouterdProcess;
