@@ -1,1 +1,9 @@
 //! vrouter control plane (protocols, RIB, FIB builder) — see DESIGN.md.
+
+pub mod clock;
+pub mod event_loop;
+pub mod protocol;
+pub mod recorder;
+pub mod rib;
+pub mod route;
+pub mod timer_wheel;
