@@ -75,6 +75,13 @@ pub fn run(
             config.system.dataplane_cores
         )));
     }
+    if let Some(port) = config.ports.iter().find(|p| p.queues.len() > 1) {
+        return Err(DaemonError(format!(
+            "port {}: queues = {:?}: one queue per port is supported for now; \
+             list one queue (and steer the NIC's traffic to it with ethtool -L/-X)",
+            port.name, port.queues
+        )));
+    }
     let mut nl = Netlink::open().map_err(|e| err("opening netlink", e))?;
     match host::remove_stale_twins(&mut nl, TWIN_PREFIX) {
         Ok(removed) if !removed.is_empty() => {
