@@ -933,21 +933,10 @@ impl CoreState {
         else {
             return;
         };
-        let Some(mut reply) = pool.alloc() else {
-            self.counters.count_drop(DropReason::NoBuffer);
-            return;
-        };
-        let room = pool.room_mut(reply);
-        let written = room
-            .get_mut(L3_OFFSET..)
-            .and_then(|buf| write_icmpv4_error(buf, src, orig_src, &error, &quote[..quote_len]));
-        let Some(len) = written else {
-            pool.free(reply.addr);
-            return;
-        };
-        room[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-        reply.len = (L3_OFFSET + len) as u32;
-        self.send_reply(reply, path, IpAddr::V4(orig_src), pool, out, now_ns);
+        let dst = IpAddr::V4(orig_src);
+        self.emit_reply(path, dst, 0x0800, pool, out, now_ns, |buf| {
+            write_icmpv4_error(buf, src, orig_src, &error, &quote[..quote_len])
+        });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1013,21 +1002,37 @@ impl CoreState {
         else {
             return;
         };
+        let dst = IpAddr::V6(orig_src);
+        self.emit_reply(path, dst, 0x86dd, pool, out, now_ns, |buf| {
+            write_icmpv6_error(buf, src, orig_src, &error, &quote[..quote_len])
+        });
+    }
+
+    /// Builds a reply in a fresh frame — `write` fills the IP packet after
+    /// the Ethernet header and returns its length — and sends it on `path`.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_reply(
+        &mut self,
+        path: ReturnPath,
+        dst: IpAddr,
+        ethertype: u16,
+        pool: &mut FramePool,
+        out: &mut BurstOutput,
+        now_ns: u64,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) {
         let Some(mut reply) = pool.alloc() else {
             self.counters.count_drop(DropReason::NoBuffer);
             return;
         };
         let room = pool.room_mut(reply);
-        let written = room
-            .get_mut(L3_OFFSET..)
-            .and_then(|buf| write_icmpv6_error(buf, src, orig_src, &error, &quote[..quote_len]));
-        let Some(len) = written else {
+        let Some(len) = room.get_mut(L3_OFFSET..).and_then(write) else {
             pool.free(reply.addr);
             return;
         };
-        room[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        room[12..14].copy_from_slice(&ethertype.to_be_bytes());
         reply.len = (L3_OFFSET + len) as u32;
-        self.send_reply(reply, path, IpAddr::V6(orig_src), pool, out, now_ns);
+        self.send_reply(reply, path, dst, pool, out, now_ns);
     }
 
     /// How an ICMP error gets back to the offending packet's source.
