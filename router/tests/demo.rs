@@ -20,9 +20,19 @@ fn vrouterd(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn in_memory_demo_fails_over_and_back() {
-    let (ok, text) = vrouterd(&["demo", "--in-memory", "--routes", "20000", "--packets", "1000"]);
+    let (ok, text) = vrouterd(&[
+        "demo",
+        "--in-memory",
+        "--routes",
+        "20000",
+        "--packets",
+        "1000",
+    ]);
     assert!(ok, "{text}");
-    assert!(text.contains("gw1 1000, gw2 0") && text.contains("gw1 0, gw2 1000"), "{text}");
+    assert!(
+        text.contains("gw1 1000, gw2 0") && text.contains("gw1 0, gw2 1000"),
+        "{text}"
+    );
     assert!(text.contains("demo OK"), "{text}");
 }
 
@@ -33,6 +43,9 @@ fn namespace_demo_fails_over_and_back() {
     }
     let (ok, text) = vrouterd(&["demo"]);
     assert!(ok, "{text}");
-    assert!(text.contains("answered via gw2") && text.contains("answered via gw1 again"), "{text}");
+    assert!(
+        text.contains("answered via gw2") && text.contains("answered via gw1 again"),
+        "{text}"
+    );
     assert!(text.contains("demo OK"), "{text}");
 }
