@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::fib::{FibReader, FibSnapshot, FlowHasher, Liveness, NextHop, RouteTarget};
+use crate::packet::MacAddr;
 use crate::packet::ipv4::Ipv4Packet;
 use crate::packet::ipv6::Ipv6Packet;
-use crate::packet::{MacAddr, ip_protocol::IpProtocol};
 use crate::port::{Burst, Frame, FramePool, PortId, TxOutcome};
 
 use super::classify::{
@@ -19,10 +19,7 @@ use super::classify::{
 };
 use super::counters::{CoreCounters, DropReason, PuntClass};
 use super::fragment::fragment_ipv4;
-use super::icmp_error::{
-    Icmpv4Error, Icmpv6Error, may_send_icmpv4_error, may_send_icmpv6_error, write_icmpv4_error,
-    write_icmpv6_error,
-};
+use super::icmp_error::{Icmpv4Error, Icmpv6Error};
 use super::neighbor_wait::{NeighborWaitQueue, Waiting};
 use super::output::{BurstOutput, BurstVec, Punted, TxRefused};
 use super::port_table::PortConfig;
@@ -104,21 +101,21 @@ pub struct Forwarder {
     core: CoreState,
 }
 
-struct CoreState {
-    ports: Vec<PortConfig>,
-    liveness: Arc<Liveness>,
-    hasher: FlowHasher,
-    counters: Arc<CoreCounters>,
-    icmp_v4: TokenBucket,
-    icmp_v6: TokenBucket,
-    punt_limits: [TokenBucket; PuntClass::COUNT],
-    neighbor_wait: NeighborWaitQueue,
-    neighbors: NeighborTable,
-    solicitations: Vec<Solicitation>,
-    failed_neighbors: Vec<(PortId, IpAddr)>,
-    fragments: Vec<Frame>,
-    released: Vec<Waiting>,
-    max_fragments: usize,
+pub(super) struct CoreState {
+    pub(super) ports: Vec<PortConfig>,
+    pub(super) liveness: Arc<Liveness>,
+    pub(super) hasher: FlowHasher,
+    pub(super) counters: Arc<CoreCounters>,
+    pub(super) icmp_v4: TokenBucket,
+    pub(super) icmp_v6: TokenBucket,
+    pub(super) punt_limits: [TokenBucket; PuntClass::COUNT],
+    pub(super) neighbor_wait: NeighborWaitQueue,
+    pub(super) neighbors: NeighborTable,
+    pub(super) solicitations: Vec<Solicitation>,
+    pub(super) failed_neighbors: Vec<(PortId, IpAddr)>,
+    pub(super) fragments: Vec<Frame>,
+    pub(super) released: Vec<Waiting>,
+    pub(super) max_fragments: usize,
 }
 
 /// A frame that passed stage 1 and waits for its lookup result.
@@ -126,18 +123,6 @@ struct CoreState {
 struct Candidate {
     frame: Frame,
     facts: HeaderFacts,
-}
-
-/// Where an ICMP error goes.
-enum ReturnPath {
-    Via(NextHop),
-    /// Straight back to the previous hop (link-local sources).
-    Direct {
-        port: PortId,
-        mac: MacAddr,
-    },
-    /// To the host side: the offending packet was the router's own.
-    Host(PortId),
 }
 
 impl Forwarder {
@@ -644,7 +629,7 @@ impl CoreState {
     /// Writes the Ethernet header for `nexthop` and queues the frame on its
     /// port, or holds it until the neighbor's MAC is known.
     #[inline(always)]
-    fn transmit(
+    pub(super) fn transmit(
         &mut self,
         frame: Frame,
         nexthop: &NextHop,
@@ -857,256 +842,11 @@ impl CoreState {
         self.counters.count_drop(reason);
         pool.free(frame.addr);
     }
-
-    /// Drops `frame` for `reason` and, where RFC 1812 allows and the rate
-    /// limit has room, tells its source with an ICMP error.
-    #[allow(clippy::too_many_arguments)]
-    fn reject_v4(
-        &mut self,
-        fib: &FibSnapshot,
-        rx_port: PortId,
-        frame: Frame,
-        reason: DropReason,
-        error: Icmpv4Error,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-    ) {
-        self.counters.count_drop(reason);
-        self.send_icmpv4_error(fib, rx_port, frame, error, pool, out, now_ns);
-        pool.free(frame.addr);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn reject_v6(
-        &mut self,
-        fib: &FibSnapshot,
-        rx_port: PortId,
-        frame: Frame,
-        reason: DropReason,
-        error: Icmpv6Error,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-    ) {
-        self.counters.count_drop(reason);
-        self.send_icmpv6_error(fib, rx_port, frame, error, pool, out, now_ns);
-        pool.free(frame.addr);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn send_icmpv4_error(
-        &mut self,
-        fib: &FibSnapshot,
-        rx_port: PortId,
-        frame: Frame,
-        error: Icmpv4Error,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-    ) {
-        let mut quote = [0u8; 548];
-        let (quote_len, orig_src) = {
-            let ip = l3(pool.data(frame));
-            if !may_send_icmpv4_error(ip, false) {
-                return;
-            }
-            let n = ip.len().min(quote.len());
-            quote[..n].copy_from_slice(&ip[..n]);
-            (n, Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]))
-        };
-        if !self.icmp_v4.allow(now_ns) {
-            self.counters.icmp_errors_rate_limited.inc();
-            return;
-        }
-        let hash = self.hasher.hash_v4(0, u32::from(orig_src), 1, 0, 0);
-        let Some(path) =
-            self.return_path(fib, fib.lookup_v4(u32::from(orig_src)), hash, rx_port, None)
-        else {
-            return;
-        };
-        let Some(src) = self
-            .ports
-            .get(path.port() as usize)
-            .and_then(PortConfig::ipv4_source)
-            .or_else(|| self.ports.get(rx_port as usize)?.ipv4_source())
-        else {
-            return;
-        };
-        let dst = IpAddr::V4(orig_src);
-        self.emit_reply(path, dst, 0x0800, pool, out, now_ns, |buf| {
-            write_icmpv4_error(buf, src, orig_src, &error, &quote[..quote_len])
-        });
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn send_icmpv6_error(
-        &mut self,
-        fib: &FibSnapshot,
-        rx_port: PortId,
-        frame: Frame,
-        error: Icmpv6Error,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-    ) {
-        let mut quote = [0u8; 1232];
-        let (quote_len, orig_src, prev_hop) = {
-            let data = pool.data(frame);
-            let ip = l3(data);
-            let icmp_type = Ipv6Packet::new_checked(ip)
-                .ok()
-                .and_then(|p| match p.upper_layer() {
-                    Ok(ul) if ul.protocol == IpProtocol::Icmpv6 && ul.has_header() => {
-                        ip.get(ul.offset).copied()
-                    }
-                    _ => None,
-                });
-            if !may_send_icmpv6_error(ip, false, icmp_type, &error) {
-                return;
-            }
-            let n = ip.len().min(quote.len());
-            quote[..n].copy_from_slice(&ip[..n]);
-            let mut src = [0u8; 16];
-            src.copy_from_slice(&ip[8..24]);
-            (
-                n,
-                Ipv6Addr::from(src),
-                MacAddr::from_bytes(data.get(6..12).unwrap_or(&[])),
-            )
-        };
-        if !self.icmp_v6.allow(now_ns) {
-            self.counters.icmp_errors_rate_limited.inc();
-            return;
-        }
-        let direct = if is_link_local(&orig_src) {
-            prev_hop.map(|mac| (rx_port, mac))
-        } else {
-            None
-        };
-        let hash = self.hasher.hash_v6(0, u128::from(orig_src), 58, 0, 0);
-        let Some(path) = self.return_path(
-            fib,
-            fib.lookup_v6(u128::from(orig_src)),
-            hash,
-            rx_port,
-            direct,
-        ) else {
-            return;
-        };
-        let Some(src) = self
-            .ports
-            .get(path.port() as usize)
-            .and_then(PortConfig::ipv6_source)
-            .or_else(|| self.ports.get(rx_port as usize)?.ipv6_source())
-        else {
-            return;
-        };
-        let dst = IpAddr::V6(orig_src);
-        self.emit_reply(path, dst, 0x86dd, pool, out, now_ns, |buf| {
-            write_icmpv6_error(buf, src, orig_src, &error, &quote[..quote_len])
-        });
-    }
-
-    /// Builds a reply in a fresh frame — `write` fills the IP packet after
-    /// the Ethernet header and returns its length — and sends it on `path`.
-    #[allow(clippy::too_many_arguments)]
-    fn emit_reply(
-        &mut self,
-        path: ReturnPath,
-        dst: IpAddr,
-        ethertype: u16,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-        write: impl FnOnce(&mut [u8]) -> Option<usize>,
-    ) {
-        let Some(mut reply) = pool.alloc() else {
-            self.counters.count_drop(DropReason::NoBuffer);
-            return;
-        };
-        let room = pool.room_mut(reply);
-        let Some(len) = room.get_mut(L3_OFFSET..).and_then(write) else {
-            pool.free(reply.addr);
-            return;
-        };
-        room[12..14].copy_from_slice(&ethertype.to_be_bytes());
-        reply.len = (L3_OFFSET + len) as u32;
-        self.send_reply(reply, path, dst, pool, out, now_ns);
-    }
-
-    /// How an ICMP error gets back to the offending packet's source.
-    fn return_path(
-        &self,
-        fib: &FibSnapshot,
-        target: Option<RouteTarget>,
-        hash: u32,
-        rx_port: PortId,
-        direct: Option<(PortId, MacAddr)>,
-    ) -> Option<ReturnPath> {
-        if let Some((port, mac)) = direct {
-            return Some(ReturnPath::Direct { port, mac });
-        }
-        match target? {
-            RouteTarget::Group(g) => select(fib, &self.liveness, g, hash)
-                .ok()
-                .map(|nh| ReturnPath::Via(*nh)),
-            RouteTarget::Local => Some(ReturnPath::Host(rx_port)),
-            RouteTarget::Blackhole | RouteTarget::Unreachable => None,
-        }
-    }
-
-    fn send_reply(
-        &mut self,
-        reply: Frame,
-        path: ReturnPath,
-        dst: IpAddr,
-        pool: &mut FramePool,
-        out: &mut BurstOutput,
-        now_ns: u64,
-    ) {
-        let result = match path {
-            ReturnPath::Via(nexthop) => self.transmit(reply, &nexthop, dst, pool, out, now_ns),
-            ReturnPath::Direct { port, mac } => {
-                let nexthop = NextHop {
-                    port,
-                    gateway: None,
-                    mac: Some(mac),
-                };
-                self.transmit(reply, &nexthop, dst, pool, out, now_ns)
-            }
-            ReturnPath::Host(port) => {
-                if out.push_punt(Punted {
-                    frame: reply,
-                    port,
-                    class: PuntClass::Local,
-                }) {
-                    Ok(())
-                } else {
-                    pool.free(reply.addr);
-                    Err(DropReason::PuntQueueFull)
-                }
-            }
-        };
-        match result {
-            Ok(()) => self.counters.icmp_errors_sent.inc(),
-            Err(reason) => self.counters.count_drop(reason),
-        }
-    }
-}
-
-impl ReturnPath {
-    fn port(&self) -> PortId {
-        match self {
-            ReturnPath::Via(nh) => nh.port,
-            ReturnPath::Direct { port, .. } | ReturnPath::Host(port) => *port,
-        }
-    }
 }
 
 /// Group → first tier with a live member → hashed member → next hop.
 #[inline(always)]
-fn select<'f>(
+pub(super) fn select<'f>(
     fib: &'f FibSnapshot,
     liveness: &Liveness,
     group: crate::fib::GroupId,
@@ -1120,7 +860,7 @@ fn select<'f>(
         .ok_or(DropReason::FibInconsistent)
 }
 
-fn tx_refused_reason(e: TxRefused) -> DropReason {
+pub(super) fn tx_refused_reason(e: TxRefused) -> DropReason {
     match e {
         TxRefused::NoSuchPort => DropReason::NoSuchPort,
         TxRefused::Full => DropReason::TxQueueFull,
@@ -1128,7 +868,7 @@ fn tx_refused_reason(e: TxRefused) -> DropReason {
 }
 
 #[inline]
-fn l3(frame: &[u8]) -> &[u8] {
+pub(super) fn l3(frame: &[u8]) -> &[u8] {
     frame.get(L3_OFFSET..).unwrap_or(&[])
 }
 

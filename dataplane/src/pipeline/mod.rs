@@ -6,6 +6,7 @@ pub mod counters;
 pub mod forwarder;
 pub mod fragment;
 pub mod icmp_error;
+mod icmp_reply;
 pub mod neighbor_wait;
 pub mod output;
 pub mod port_table;
