@@ -1,10 +1,17 @@
 //! `vrperf`: vrouter's benchmark harness. Each subcommand is one
-//! measurement; this file only dispatches.
+//! measurement or one of the agents a measurement runs in a network
+//! namespace; this file only dispatches.
 
 mod afxdp_generator;
+mod cpu_usage;
+mod frame_template;
+mod fwd;
+mod live_frames_generator;
 mod mac;
+mod netns_agent;
+mod priority;
 mod raw_forwarder;
-mod veth_bench;
+mod sink_counter;
 mod veth_lab;
 
 use std::process::ExitCode;
@@ -20,21 +27,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Forwarding rate of vrouterd vs the Linux kernel, the raw AF_XDP
+    /// forwarder and DPDK testpmd on a veth lab, rounds interleaved (root).
+    Fwd(fwd::FwdArgs),
     /// Forward between two interfaces over AF_XDP with nothing but a MAC
     /// and TTL rewrite: the I/O ceiling the router is measured against.
     RawForward(raw_forwarder::RawForwardArgs),
     /// Send minimum-size UDP frames out of one interface over AF_XDP.
     AfxdpGen(afxdp_generator::GenArgs),
-    /// Raw AF_XDP forwarder vs kernel forwarding on a veth lab (root).
-    VethBench(veth_bench::VethBenchArgs),
+    /// Agent of `fwd`: send frames with the kernel's XDP live-frames test
+    /// run, driven by lines on stdin (start 4|6, read, stop).
+    XdpGen(live_frames_generator::XdpGenArgs),
+    /// Agent of `fwd`: count and drop the benchmark's frames in XDP,
+    /// driven by lines on stdin (read).
+    XdpSink(sink_counter::XdpSinkArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.cmd {
+        Command::Fwd(args) => fwd::run(args),
         Command::RawForward(args) => raw_forwarder::run(args),
         Command::AfxdpGen(args) => afxdp_generator::run(args),
-        Command::VethBench(args) => veth_bench::run(args),
+        Command::XdpGen(args) => live_frames_generator::run(args),
+        Command::XdpSink(args) => sink_counter::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,8 @@
 //! real router loses against this number is the price of its features.
 
 use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -49,6 +51,9 @@ pub struct RawForwardArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also stop when stdin closes (how `vrperf fwd` ends a round).
+    #[arg(long)]
+    pub until_stdin_closes: bool,
 }
 
 /// What one run did.
@@ -121,6 +126,14 @@ pub fn run(args: &RawForwardArgs) -> Result<(), Box<dyn Error>> {
         bind_mode: bind.to_string(),
         ..RawForwardReport::default()
     };
+    let stdin_closed = Arc::new(AtomicBool::new(false));
+    if args.until_stdin_closes {
+        let closed = Arc::clone(&stdin_closed);
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            closed.store(true, Ordering::Relaxed);
+        });
+    }
     let duration = Duration::from_secs(args.duration);
     let start = Instant::now();
     let mut burst = Burst::new();
@@ -128,7 +141,9 @@ pub fn run(args: &RawForwardArgs) -> Result<(), Box<dyn Error>> {
     loop {
         loops = loops.wrapping_add(1);
         // Reading the clock every loop would cost more than an idle poll.
-        if loops.is_multiple_of(1024) && start.elapsed() >= duration {
+        if loops.is_multiple_of(1024)
+            && (start.elapsed() >= duration || stdin_closed.load(Ordering::Relaxed))
+        {
             break;
         }
         report.forwarded_a_to_b += forward(

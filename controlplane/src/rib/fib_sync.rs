@@ -20,7 +20,7 @@ use ipnet::IpNet;
 
 use super::Rib;
 use super::nexthop_groups::{InstallError, NextHopKey, SyncError};
-use super::resolve::{Evaluation, Outcome, ResolvedTiers, Resolver};
+use super::resolve::{Batch, Outcome, ResolvedTiers, Resolver};
 
 /// What a commit changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,30 +105,38 @@ impl Rib {
     /// changed).
     pub fn commit(&mut self, fib: &mut FibWriter) -> Result<CommitReport, RibError> {
         let mut report = CommitReport::default();
-        let retried: Vec<IpNet> = self.failed.drain().collect();
-        self.dirty.extend(retried);
-        let dirty = std::mem::take(&mut self.dirty);
-        let mut order: Vec<IpNet> = dirty.iter().copied().collect();
+        for prefix in std::mem::take(&mut self.failed) {
+            if let Some(entry) = self.table.entry_mut(&prefix)
+                && !entry.dirty
+            {
+                entry.dirty = true;
+                self.dirty.push(prefix);
+            }
+        }
+        let mut order = std::mem::take(&mut self.dirty);
+        // Sorted, so that group and next-hop ids do not depend on hashing.
         order.sort_unstable();
+        report.evaluated = order.len();
 
-        let evaluations: Vec<(IpNet, Arc<Evaluation>)> = {
-            let mut resolver = Resolver::new(
+        // Each prefix's new value is stored as soon as it is known, so the
+        // prefixes after it in the batch resolve through it directly.
+        let mut batch = Batch::default();
+        let mut changes = Vec::new();
+        for &prefix in &order {
+            let evaluation = Resolver::new(
                 &self.table,
-                &dirty,
+                &mut batch,
                 self.config.max_paths,
                 self.config.max_recursion,
-            );
-            order.iter().map(|p| (*p, resolver.evaluate(*p))).collect()
-        };
-        report.evaluated = evaluations.len();
-
-        let mut changes = Vec::new();
-        for (prefix, evaluation) in evaluations {
-            self.tracking.set(prefix, &evaluation.gateways);
+            )
+            .evaluate(prefix);
             let desired = Desired::of(&evaluation.outcome);
             let Some(entry) = self.table.entry_mut(&prefix) else {
                 continue;
             };
+            let old_gateways = entry.evaluation.as_ref().map_or(&[][..], |e| &e.gateways);
+            self.tracking
+                .update(prefix, old_gateways, &evaluation.gateways);
             if let Some(old) = entry.evaluation.as_ref().and_then(|e| e.winner_source) {
                 self.counts.selected.remove(old);
             }
@@ -136,6 +144,7 @@ impl Rib {
                 self.counts.selected.add(new);
             }
             entry.evaluation = Some(evaluation);
+            entry.dirty = false;
             let unchanged = match (&entry.installed, &desired) {
                 (None, Desired::Nothing) => true,
                 (Some(RouteTarget::Group(g)), Desired::Group(tiers)) => {
@@ -155,6 +164,7 @@ impl Rib {
                 });
             }
         }
+        drop(batch);
 
         self.rekey_groups(&mut changes, fib, &mut report)?;
         for change in changes.iter().filter(|c| !c.done) {
@@ -167,8 +177,9 @@ impl Rib {
                 .table
                 .entry(prefix)
                 .is_none_or(|e| e.candidates.is_empty() && e.installed.is_none());
+            // An entry without candidates evaluates to no route and no
+            // gateways: it is already tracked by nothing.
             if unused {
-                self.tracking.set(*prefix, &[]);
                 self.table.drop_if_unused(prefix);
             }
         }
@@ -277,7 +288,7 @@ impl Rib {
         if let Some(e) = &error {
             tracing::warn!(prefix = %change.prefix, error = %e, "selected route not installed");
             report.not_installed.push((change.prefix, e.clone()));
-            self.failed.insert(change.prefix);
+            self.failed.push(change.prefix);
         }
         if let Some(entry) = self.table.entry_mut(&change.prefix) {
             entry.installed = target;

@@ -31,7 +31,6 @@ use std::net::IpAddr;
 
 use dataplane::fib::NextHopId;
 use dataplane::port::PortId;
-use hashbrown::HashSet;
 use ipnet::IpNet;
 
 pub use candidate::{Candidate, CandidateKey, RouteKind};
@@ -75,10 +74,11 @@ pub struct Rib {
     tracking: Tracking,
     groups: GroupTable,
     connected: ConnectedAddresses,
-    /// Prefixes to re-evaluate at the next commit.
-    dirty: HashSet<IpNet>,
+    /// Prefixes to re-evaluate at the next commit (each once: its entry
+    /// is flagged dirty when it is added here).
+    dirty: Vec<IpNet>,
     /// Prefixes whose route could not be installed, retried next commit.
-    failed: HashSet<IpNet>,
+    failed: Vec<IpNet>,
     counts: RibCounts,
 }
 
@@ -227,8 +227,14 @@ impl Rib {
     /// Marks `prefix` and every prefix whose resolution went through a
     /// gateway inside it for re-evaluation.
     fn mark_dirty(&mut self, prefix: IpNet) {
-        self.dirty.insert(prefix);
         let dependents: Vec<IpNet> = self.tracking.dependents_within(prefix).collect();
-        self.dirty.extend(dependents);
+        for p in std::iter::once(prefix).chain(dependents) {
+            if let Some(entry) = self.table.entry_mut(&p)
+                && !entry.dirty
+            {
+                entry.dirty = true;
+                self.dirty.push(p);
+            }
+        }
     }
 }

@@ -17,6 +17,11 @@
 //! it, no depth limit hit) — so the answer never depends on the order in
 //! which prefixes happen to be evaluated.
 //!
+//! Within one commit, a gateway resolved for a prefix at the top of the
+//! stack is remembered and reused for every other prefix the resolution
+//! did not visit, so a million routes through one BGP next hop walk the
+//! covering routes once.
+//!
 //! Every gateway met anywhere in a prefix's expansion is recorded: the
 //! prefix's value can only change when the candidates of the prefix itself,
 //! or of a prefix containing one of those gateways, change (see
@@ -47,7 +52,9 @@ pub struct ResolvedMember {
 /// canonical form that identical routes share a next-hop group by.
 pub type ResolvedTiers = Vec<Vec<ResolvedMember>>;
 
-/// Why a candidate's next hops do not resolve.
+/// Why a candidate's next hops do not resolve. When a gateway is covered
+/// only by routes that are themselves unusable, the reason given is the
+/// innermost one (the root cause), not "no route".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Unresolved {
     /// The route has no next hop, or one with neither port nor gateway.
@@ -119,6 +126,7 @@ pub(crate) struct Evaluation {
 }
 
 /// What an evaluation in progress has depended on so far.
+#[derive(Clone)]
 struct Dependencies {
     gateways: Vec<IpAddr>,
     visited: Vec<IpNet>,
@@ -127,63 +135,104 @@ struct Dependencies {
     too_deep: bool,
 }
 
-/// Evaluates prefixes against a table whose `dirty` prefixes have no valid
-/// stored evaluation. Values computed along the way are kept in `memo`.
+impl Dependencies {
+    fn new() -> Self {
+        Dependencies {
+            gateways: Vec::new(),
+            visited: Vec::new(),
+            height: 0,
+            lowest_cut: usize::MAX,
+            too_deep: false,
+        }
+    }
+
+    fn absorb(&mut self, other: &Dependencies) {
+        self.gateways.extend_from_slice(&other.gateways);
+        self.visited.extend_from_slice(&other.visited);
+        self.height = self.height.max(other.height);
+        self.lowest_cut = self.lowest_cut.min(other.lowest_cut);
+        self.too_deep |= other.too_deep;
+    }
+
+    fn sort(&mut self) {
+        self.gateways.sort_unstable();
+        self.gateways.dedup();
+        self.visited.sort_unstable();
+        self.visited.dedup();
+    }
+}
+
+/// A gateway resolved for a prefix at the top of the stack, with what the
+/// resolution depended on.
+struct GatewayResolution {
+    result: Result<Arc<ResolvedTiers>, Unresolved>,
+    deps: Dependencies,
+}
+
+/// What one commit's evaluations share: the values of prefixes waiting
+/// for their own turn that were computed (context-free) while resolving
+/// others, and one copy of each distinct resolved next-hop set, so a
+/// million routes through one gateway hold one set, not a million.
+#[derive(Default)]
+pub(crate) struct Batch {
+    evaluations: HashMap<IpNet, Arc<Evaluation>>,
+    interned: HashSet<Arc<ResolvedTiers>>,
+    /// Gateways as resolved for a prefix being evaluated, valid for every
+    /// other prefix the resolution did not visit: a million routes through
+    /// one BGP next hop resolve it once per commit.
+    gateways: HashMap<IpAddr, GatewayResolution>,
+}
+
+/// Evaluates prefixes against a table in which the entries marked dirty
+/// have no valid stored evaluation.
 pub(crate) struct Resolver<'a> {
     table: &'a Table,
-    dirty: &'a HashSet<IpNet>,
+    batch: &'a mut Batch,
     max_paths: usize,
     max_depth: usize,
-    memo: HashMap<IpNet, Arc<Evaluation>>,
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(
-        table: &'a Table,
-        dirty: &'a HashSet<IpNet>,
-        max_paths: usize,
-        max_depth: u8,
-    ) -> Self {
+    pub fn new(table: &'a Table, batch: &'a mut Batch, max_paths: usize, max_depth: u8) -> Self {
         Resolver {
             table,
-            dirty,
+            batch,
             max_paths: max_paths.max(1),
             max_depth: usize::from(max_depth),
-            memo: HashMap::new(),
         }
     }
 
     /// The prefix's own value (evaluated at the top of the stack).
     pub fn evaluate(&mut self, prefix: IpNet) -> Arc<Evaluation> {
-        if let Some(done) = self.memo.get(&prefix) {
-            return Arc::clone(done);
+        if let Some(done) = self.batch.evaluations.remove(&prefix) {
+            return done;
         }
-        let evaluation = Arc::new(self.evaluate_at(prefix, &mut Vec::new()));
-        self.memo.insert(prefix, Arc::clone(&evaluation));
-        evaluation
+        Arc::new(self.evaluate_at(prefix, &mut Vec::new()))
     }
 
     fn stored(&self, prefix: &IpNet) -> Option<&Arc<Evaluation>> {
-        if let Some(done) = self.memo.get(prefix) {
-            return Some(done);
+        let entry = self.table.entry(prefix)?;
+        if entry.dirty {
+            self.batch.evaluations.get(prefix)
+        } else {
+            entry.evaluation.as_ref()
         }
-        if self.dirty.contains(prefix) {
-            return None;
+    }
+
+    fn intern(&mut self, tiers: ResolvedTiers) -> Arc<ResolvedTiers> {
+        if let Some(shared) = self.batch.interned.get(&tiers) {
+            return Arc::clone(shared);
         }
-        self.table.entry(prefix)?.evaluation.as_ref()
+        let shared = Arc::new(tiers);
+        self.batch.interned.insert(Arc::clone(&shared));
+        shared
     }
 
     fn evaluate_at(&mut self, prefix: IpNet, stack: &mut Vec<IpNet>) -> Evaluation {
         let table = self.table;
         let candidates = table.candidates(&prefix);
         stack.push(prefix);
-        let mut deps = Dependencies {
-            gateways: Vec::new(),
-            visited: Vec::new(),
-            height: 0,
-            lowest_cut: usize::MAX,
-            too_deep: false,
-        };
+        let mut deps = Dependencies::new();
         let mut resolved: Vec<Vec<(u8, usize, ResolvedMember)>> =
             vec![Vec::new(); candidates.len()];
         let choice = selection::select(candidates, |index, candidate| match &candidate.kind {
@@ -211,13 +260,11 @@ impl<'a> Resolver<'a> {
                     .filter_map(|&i| resolved.get(i))
                     .flatten()
                     .copied();
-                Outcome::Forward(Arc::new(canonical_tiers(members, self.max_paths)))
+                let tiers = canonical_tiers(members, self.max_paths);
+                Outcome::Forward(self.intern(tiers))
             }
         };
-        deps.gateways.sort_unstable();
-        deps.gateways.dedup();
-        deps.visited.sort_unstable();
-        deps.visited.dedup();
+        deps.sort();
         Evaluation {
             outcome,
             winner_source: winner.map(|c| c.source),
@@ -279,14 +326,51 @@ impl<'a> Resolver<'a> {
         Ok(members)
     }
 
-    /// The next hops that reach `gateway`: through the most specific
-    /// covering prefix that has a usable route in this context.
+    /// The next hops that reach `gateway`, from the batch's resolutions
+    /// when one is valid here.
     fn resolve_gateway(
         &mut self,
         gateway: IpAddr,
         stack: &mut Vec<IpNet>,
         deps: &mut Dependencies,
-    ) -> Result<ResolvedTiers, Unresolved> {
+    ) -> Result<Arc<ResolvedTiers>, Unresolved> {
+        let top = match stack.as_slice() {
+            [prefix] => Some(*prefix),
+            _ => None,
+        };
+        if let Some(prefix) = top
+            && let Some(known) = self.batch.gateways.get(&gateway)
+            && known.deps.visited.binary_search(&prefix).is_err()
+        {
+            deps.absorb(&known.deps);
+            return known.result.clone();
+        }
+        let mut local = Dependencies::new();
+        let result = self.walk_gateway(gateway, stack, &mut local);
+        local.sort();
+        deps.absorb(&local);
+        // No cut at the prefix being evaluated: any other top-of-stack
+        // prefix the walk did not visit would get the same answer.
+        if top.is_some() && local.lowest_cut >= 1 {
+            self.batch.gateways.insert(
+                gateway,
+                GatewayResolution {
+                    result: result.clone(),
+                    deps: local,
+                },
+            );
+        }
+        result
+    }
+
+    /// Walks the prefixes covering `gateway`, most specific first, until
+    /// one has a usable route in this context.
+    fn walk_gateway(
+        &mut self,
+        gateway: IpAddr,
+        stack: &mut Vec<IpNet>,
+        deps: &mut Dependencies,
+    ) -> Result<Arc<ResolvedTiers>, Unresolved> {
         deps.gateways.push(gateway);
         let table = self.table;
         let level = stack.len();
@@ -325,20 +409,25 @@ impl<'a> Resolver<'a> {
                 }
                 Outcome::Forward(tiers) => {
                     // An attached subnet's next hop is the gateway itself.
-                    return Ok(tiers
-                        .iter()
-                        .map(|tier| {
-                            tier.iter()
-                                .map(|m| ResolvedMember {
-                                    key: NextHopKey {
-                                        port: m.key.port,
-                                        gateway: m.key.gateway.or(Some(gateway)),
-                                    },
-                                    weight: m.weight,
-                                })
-                                .collect()
-                        })
-                        .collect());
+                    if tiers.iter().flatten().all(|m| m.key.gateway.is_some()) {
+                        return Ok(Arc::clone(tiers));
+                    }
+                    return Ok(Arc::new(
+                        tiers
+                            .iter()
+                            .map(|tier| {
+                                tier.iter()
+                                    .map(|m| ResolvedMember {
+                                        key: NextHopKey {
+                                            port: m.key.port,
+                                            gateway: m.key.gateway.or(Some(gateway)),
+                                        },
+                                        weight: m.weight,
+                                    })
+                                    .collect()
+                            })
+                            .collect(),
+                    ));
                 }
             }
         }
@@ -362,7 +451,9 @@ impl<'a> Resolver<'a> {
         let evaluation = Arc::new(self.evaluate_at(prefix, stack));
         let contextual = evaluation.too_deep || evaluation.lowest_cut < level;
         if !contextual {
-            self.memo.insert(prefix, Arc::clone(&evaluation));
+            self.batch
+                .evaluations
+                .insert(prefix, Arc::clone(&evaluation));
         }
         NestedValue {
             lowest_cut: evaluation.lowest_cut,
@@ -414,6 +505,15 @@ fn canonical_tiers(
     members: impl Iterator<Item = (u8, usize, ResolvedMember)>,
     max_paths: usize,
 ) -> ResolvedTiers {
+    let mut members = members.peekable();
+    let Some(first) = members.next() else {
+        return Vec::new();
+    };
+    // The common case (one next hop) needs no ordering or deduplication.
+    if members.peek().is_none() {
+        return vec![vec![first.2]];
+    }
+    let members = std::iter::once(first).chain(members);
     let mut ordered: Vec<(u8, usize, usize, ResolvedMember)> = members
         .enumerate()
         .map(|(seen, (tier, inner, member))| (tier, inner, seen, member))

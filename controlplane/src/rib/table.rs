@@ -17,9 +17,10 @@ use super::resolve::Evaluation;
 pub(crate) struct Entry {
     /// In preference order.
     pub candidates: Vec<Candidate>,
-    /// The selection as of the last commit; `None` while the prefix is
-    /// waiting to be evaluated again.
+    /// The selection as of the last commit.
     pub evaluation: Option<Arc<Evaluation>>,
+    /// Waiting to be evaluated again: `evaluation` is stale.
+    pub dirty: bool,
     /// What the FIB holds for the prefix.
     pub installed: Option<RouteTarget>,
     /// Why the selected route is not in the FIB, when it could not be.

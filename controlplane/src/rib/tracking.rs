@@ -10,26 +10,24 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 use ipnet::IpNet;
 
 #[derive(Debug, Default)]
 pub(crate) struct Tracking {
     dependents: BTreeMap<IpAddr, HashSet<IpNet>>,
-    gateways_of: HashMap<IpNet, Vec<IpAddr>>,
 }
 
 impl Tracking {
-    /// Replaces what `prefix` depends on with `gateways`.
-    pub fn set(&mut self, prefix: IpNet, gateways: &[IpAddr]) {
-        let old = self.gateways_of.remove(&prefix).unwrap_or_default();
-        if old.as_slice() == gateways {
-            if !old.is_empty() {
-                self.gateways_of.insert(prefix, old);
-            }
+    /// `prefix` now depends on `new` instead of `old` (both sorted).
+    pub fn update(&mut self, prefix: IpNet, old: &[IpAddr], new: &[IpAddr]) {
+        if old == new {
             return;
         }
-        for gateway in &old {
+        for gateway in old {
+            if new.binary_search(gateway).is_ok() {
+                continue;
+            }
             if let Some(set) = self.dependents.get_mut(gateway) {
                 set.remove(&prefix);
                 if set.is_empty() {
@@ -37,11 +35,10 @@ impl Tracking {
                 }
             }
         }
-        for gateway in gateways {
-            self.dependents.entry(*gateway).or_default().insert(prefix);
-        }
-        if !gateways.is_empty() {
-            self.gateways_of.insert(prefix, gateways.to_vec());
+        for gateway in new {
+            if old.binary_search(gateway).is_err() {
+                self.dependents.entry(*gateway).or_default().insert(prefix);
+            }
         }
     }
 

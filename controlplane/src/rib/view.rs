@@ -109,7 +109,7 @@ impl Rib {
     pub fn explain(&self, prefix: IpNet) -> Option<RibEntryView> {
         let prefix = prefix.trunc();
         let entry = self.table.entry(&prefix)?;
-        let pending = self.dirty.contains(&prefix);
+        let pending = entry.dirty;
         let evaluation = entry.evaluation.as_ref().filter(|_| !pending);
         let candidates = entry
             .candidates
