@@ -84,6 +84,8 @@ golden!(
     tier_gap,
     weight_zero,
     many_errors,
+    management_relative_socket,
+    management_long_socket,
 );
 
 /// A golden input without a test would silently test nothing, and a test

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use router::config::{
-    BindMode, Config, EcmpConfig, IcmpConfig, IdlePolicy, NeighborConfig, NextHop, PortConfigModel,
-    RouteTarget, StaticRoute, SystemConfig, ValidationEnv, XdpMode, load, parse_str,
+    BindMode, Config, EcmpConfig, IcmpConfig, IdlePolicy, ManagementConfig, MetricsConfig,
+    NeighborConfig, NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
+    ValidationEnv, XdpMode, load, parse_str,
 };
 
 const FOUR_CPUS: ValidationEnv = ValidationEnv { cpu_count: 4 };
@@ -124,6 +125,12 @@ fn full_example_becomes_the_expected_model() {
             hash_seed: 0x5eed,
             symmetric: true,
         },
+        management: ManagementConfig {
+            socket: "/run/vrouter/api.sock".into(),
+        },
+        metrics: MetricsConfig {
+            listen: Some("127.0.0.1:9101".parse().expect("test address")),
+        },
     };
     assert_eq!(config, expected);
 }
@@ -175,6 +182,12 @@ fn a_port_name_alone_gets_every_default() {
             symmetric: false
         }
     );
+    // The API is always on, at the path vrctl tries first; metrics are off.
+    assert_eq!(
+        config.management.socket,
+        std::path::PathBuf::from("/run/vrouterd.sock")
+    );
+    assert_eq!(config.metrics.listen, None);
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! It serializes with the same key names as the file (`vrctl show config`)
 //! and compares with `==` (`vrctl config diff`).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,12 @@ pub const DEFAULT_ICMP_ERRORS_PER_SECOND: u32 = 1_000;
 pub const DEFAULT_ICMP_BURST: u32 = 100;
 /// Upper bound for the ICMP rate and burst: more is no longer a limit.
 pub const MAX_ICMP_RATE: u32 = 1_000_000;
+/// Where the management API listens when `[management] socket` is not
+/// given; `vrctl` tries the same path by default.
+pub const DEFAULT_MANAGEMENT_SOCKET: &str = "/run/vrouterd.sock";
+/// Longest Unix socket path: `sun_path` holds 108 bytes on Linux, the
+/// terminating NUL included (unix(7)).
+pub const MAX_SOCKET_PATH_BYTES: usize = 107;
 
 /// The whole configuration of one router.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +64,8 @@ pub struct Config {
     pub neighbor: NeighborConfig,
     pub icmp: IcmpConfig,
     pub ecmp: EcmpConfig,
+    pub management: ManagementConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,4 +224,29 @@ pub struct EcmpConfig {
     /// Hash so both directions of a flow pick the same member (sorted
     /// addresses and ports), for stateful middleboxes behind the router.
     pub symmetric: bool,
+}
+
+/// The management API (`vrctl`): newline-delimited JSON over a Unix socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ManagementConfig {
+    /// Absolute path of the socket; created mode 0660, owned by the
+    /// daemon's user (root).
+    pub socket: PathBuf,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from(DEFAULT_MANAGEMENT_SOCKET),
+        }
+    }
+}
+
+/// Prometheus `/metrics` over HTTP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MetricsConfig {
+    /// Address and port to serve on; `None` (the default) serves nothing.
+    pub listen: Option<SocketAddr>,
 }

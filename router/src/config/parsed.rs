@@ -3,7 +3,8 @@
 //! Values that failed to read are absent and their error is already
 //! reported; validation works with what is left.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 
@@ -12,7 +13,8 @@ use super::document::{Field, TableView};
 use super::location::{Located, Location};
 use super::model::{
     BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE, MAX_MTU, MAX_REACHABLE_TIME_MS,
-    MAX_RETRANS_TIME_MS, MAX_TIERS, MAX_WEIGHT, MIN_MTU, NeighborConfig, XdpMode,
+    MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES, MAX_TIERS, MAX_WEIGHT, MIN_MTU, ManagementConfig,
+    MetricsConfig, NeighborConfig, XdpMode,
 };
 use super::suggestion::did_you_mean;
 
@@ -30,6 +32,8 @@ pub(super) struct ParsedConfig {
     pub neighbor: NeighborConfig,
     pub icmp: IcmpConfig,
     pub ecmp: EcmpConfig,
+    pub management: ManagementConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Default)]
@@ -77,7 +81,16 @@ pub(super) struct ParsedNextHop {
     pub tier: Option<Located<u8>>,
 }
 
-const DOCUMENT_KEYS: &[&str] = &["system", "port", "static-route", "neighbor", "icmp", "ecmp"];
+const DOCUMENT_KEYS: &[&str] = &[
+    "system",
+    "port",
+    "static-route",
+    "neighbor",
+    "icmp",
+    "ecmp",
+    "management",
+    "metrics",
+];
 const SYSTEM_KEYS: &[&str] = &["router-id", "control-plane-core", "dataplane-cores", "idle"];
 const PORT_KEYS: &[&str] = &[
     "name",
@@ -93,6 +106,8 @@ const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier"];
 const NEIGHBOR_KEYS: &[&str] = &["reachable-time-ms", "retrans-time-ms"];
 const ICMP_KEYS: &[&str] = &["errors-per-second", "burst"];
 const ECMP_KEYS: &[&str] = &["hash-seed", "symmetric"];
+const MANAGEMENT_KEYS: &[&str] = &["socket"];
+const METRICS_KEYS: &[&str] = &["listen"];
 
 /// Core numbers are CPU indices; the bound only keeps them in `usize` on
 /// every target, the real check is against the machine's CPU count.
@@ -142,6 +157,16 @@ impl ParsedConfig {
             .and_then(|f| f.table(d))
             .map(|t| read_ecmp(&t, d))
             .unwrap_or_default();
+        let management = doc
+            .field("management")
+            .and_then(|f| f.table(d))
+            .map(|t| read_management(&t, d))
+            .unwrap_or_default();
+        let metrics = doc
+            .field("metrics")
+            .and_then(|f| f.table(d))
+            .map(|t| read_metrics(&t, d))
+            .unwrap_or_default();
 
         Self {
             document: doc.at.clone(),
@@ -152,6 +177,8 @@ impl ParsedConfig {
             neighbor,
             icmp,
             ecmp,
+            management,
+            metrics,
         }
     }
 }
@@ -429,4 +456,59 @@ fn read_ecmp(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> EcmpConfig {
             .and_then(|f| f.boolean(d))
             .map_or(default.symmetric, |l| l.value),
     }
+}
+
+fn read_management(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ManagementConfig {
+    t.check_keys(d, MANAGEMENT_KEYS);
+    let socket = t.field("socket").and_then(|f| f.string(d)).and_then(|s| {
+        let path = PathBuf::from(&s.value);
+        if !path.is_absolute() {
+            // The daemon and vrctl run from different directories: a
+            // relative path would name two different files.
+            d.error(
+                &s.at,
+                format!("`socket` is a relative path: \"{}\"", s.value),
+                Some("write an absolute path, e.g. \"/run/vrouterd.sock\"".into()),
+            );
+            return None;
+        }
+        if s.value.len() > MAX_SOCKET_PATH_BYTES {
+            d.error(
+                &s.at,
+                format!(
+                    "`socket` is {} bytes long, more than a Unix socket path can hold",
+                    s.value.len()
+                ),
+                Some(format!(
+                    "use a path of at most {MAX_SOCKET_PATH_BYTES} bytes, e.g. \"/run/vrouterd.sock\""
+                )),
+            );
+            return None;
+        }
+        Some(path)
+    });
+    socket.map_or_else(ManagementConfig::default, |socket| ManagementConfig {
+        socket,
+    })
+}
+
+fn read_metrics(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> MetricsConfig {
+    t.check_keys(d, METRICS_KEYS);
+    let listen = t.field("listen").and_then(|f| {
+        let addr: Located<SocketAddr> = f.parsed(
+            d,
+            "an address and port",
+            "write an IP address and a port, e.g. \"127.0.0.1:9101\" or \"[::1]:9101\"",
+        )?;
+        if addr.value.port() == 0 {
+            d.error(
+                &addr.at,
+                "`listen` has port 0",
+                Some("give a fixed port, so Prometheus knows where to scrape, e.g. 9101".into()),
+            );
+            return None;
+        }
+        Some(addr.value)
+    });
+    MetricsConfig { listen }
 }

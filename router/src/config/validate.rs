@@ -84,6 +84,8 @@ pub(super) fn validate(
         neighbor: parsed.neighbor,
         icmp: parsed.icmp,
         ecmp: parsed.ecmp,
+        management: parsed.management.clone(),
+        metrics: parsed.metrics,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The dataplane core's loop: poll the AF_XDP ports through the pipeline,
-//! move frames between each port and its TAP twin, pace when idle.
+//! move frames between each port and its TAP twin, publish the neighbor
+//! table for the management API, pace when idle.
 //! Runs pinned, until the stop flag is raised.
 
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use dataplane::port::{PortId, PortIo};
 
 use crate::config::IdlePolicy;
 use crate::host::TapDevice;
+use crate::mgmt::NeighborSnapshot;
+use crate::mgmt::neighbor_snapshot::PUBLISH_INTERVAL;
 
 /// Loops with nothing received before an idle core starts sleeping.
 const IDLE_SPINS: u32 = 1024;
@@ -25,7 +28,10 @@ pub fn run<P: PortIo>(
     idle: IdlePolicy,
     stop: &Arc<AtomicBool>,
     host_drops: &Arc<std::sync::atomic::AtomicU64>,
+    neighbors: &NeighborSnapshot,
 ) {
+    let publish_every = PUBLISH_INTERVAL.as_nanos() as u64;
+    let mut published_at = 0u64;
     let start = Instant::now();
     let mut idle_loops = 0u32;
     let mut sleep = Duration::from_micros(1);
@@ -73,6 +79,13 @@ pub fn run<P: PortIo>(
             }
         });
         work += core.flush();
+
+        // A reader holding the copy makes `publish` skip; retry next loop.
+        if now.saturating_sub(published_at) >= publish_every
+            && neighbors.publish(core.forwarder.neighbors().entries(), now)
+        {
+            published_at = now;
+        }
 
         if work > 0 {
             idle_loops = 0;

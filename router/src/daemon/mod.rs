@@ -7,8 +7,8 @@ mod dataplane_thread;
 pub mod fib_builder;
 pub mod link_monitor;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dataplane::fib::{FibConfig, FibWriter};
@@ -20,6 +20,7 @@ use dataplane::port::afxdp::{AfXdpConfig, AfXdpPort, BindMode, XdpAttachMode};
 
 use crate::config::{self, Config};
 use crate::host::{self, Netlink, PortTwin};
+use crate::mgmt::{self, NeighborSnapshot, PortRuntime, RouterState};
 use link_monitor::LinkMonitor;
 
 /// Prefix of the TAP twins' names (`vr-eth0`); leftovers with it from a
@@ -145,7 +146,8 @@ fn run_with_twins(
     let frames = FRAMES_PER_PORT * config.ports.len() as u32;
     let mut pool = FramePool::new(frames, 2048).map_err(|e| err("allocating the frame pool", e))?;
     let mut ports = Vec::new();
-    for port in &config.ports {
+    let mut runtimes = Vec::new();
+    for (port, twin) in config.ports.iter().zip(twins.iter()) {
         let afxdp = AfXdpConfig {
             attach_mode: match port.xdp_mode {
                 config::XdpMode::Auto => XdpAttachMode::Auto,
@@ -164,6 +166,12 @@ fn run_with_twins(
             .map_err(|e| err(format!("port {}", port.name), e))?;
         let (attach, bind) = p.mode();
         tracing::info!(port = %port.name, queue, xdp = %attach, bind = %bind, "AF_XDP port open");
+        runtimes.push(PortRuntime {
+            twin: twin.tap.name().to_owned(),
+            mac: twin.port_mac(),
+            xdp_mode: attach.to_string(),
+            bind_mode: bind.to_string(),
+        });
         ports.push(p);
     }
 
@@ -219,11 +227,31 @@ fn run_with_twins(
         plan.nexthops.clone(),
     );
 
+    // The management side reads the FIB under a lock this thread, the
+    // only writer, takes only to change it; liveness is atomics, no lock.
+    let liveness = Arc::clone(fib.liveness());
+    let fib = Arc::new(Mutex::new(fib));
+    let neighbors = Arc::new(NeighborSnapshot::new());
+    let state = Arc::new(RouterState {
+        config: config.clone(),
+        ports: runtimes,
+        fib: Arc::clone(&fib),
+        counters: Arc::clone(&counters),
+        host_drops: Arc::clone(&host_drops),
+        neighbors: Arc::clone(&neighbors),
+        carrier: Box::new(|name| host::carrier(name).ok()),
+    });
+    // The API and metrics threads inherit this thread's core: pin first,
+    // so they run beside the control plane, never on the dataplane's core.
+    pin("control plane", control_core);
+    let services = mgmt::services::start(config, &state).map_err(DaemonError)?;
+
     std::thread::scope(|scope| {
         let dp_stop_thread = Arc::clone(&dp_stop);
         let host_drops_thread = Arc::clone(&host_drops);
         let core_ref = &mut core;
         let taps_ref = &taps;
+        let neighbors_ref = &neighbors;
         let idle = config.system.idle;
         let handle = std::thread::Builder::new()
             .name("vr-dataplane".into())
@@ -235,15 +263,15 @@ fn run_with_twins(
                     idle,
                     &dp_stop_thread,
                     &host_drops_thread,
+                    neighbors_ref,
                 );
             })
             .map_err(|e| err("starting the dataplane thread", e))?;
-        pin("control plane", control_core);
         tracing::info!(dataplane_core, control_core, "vrouterd running");
 
         let mut last_report = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) && !handle.is_finished() {
-            for (port, up) in monitor.poll(fib.liveness(), |n| host::carrier(n).unwrap_or(false)) {
+            for (port, up) in monitor.poll(&liveness, |n| host::carrier(n).unwrap_or(false)) {
                 tracing::info!(port = %port, up, "link state changed: next hops on it are now {}", if up { "live" } else { "down" });
             }
             if last_report.elapsed() >= Duration::from_secs(60) {
@@ -262,6 +290,7 @@ fn run_with_twins(
             .join()
             .map_err(|_| DaemonError("the dataplane thread panicked".into()))
     })?;
+    drop(services);
     tracing::info!(
         forwarded = counters.forwarded.get(),
         drops = counters.total_drops(),
