@@ -91,7 +91,11 @@ fn ipv4_forwarded_bytes_are_exact() {
     );
     assert!(sent[UP2 as usize].is_empty() && sent[LAN as usize].is_empty());
     assert_eq!(lab.total_drops(), 0);
-    assert_eq!(lab.core.forwarder.counters().forwarded.get(), 1);
+    let c = lab.core.forwarder.counters();
+    assert_eq!(c.forwarded.get(), 1);
+    assert_eq!(c.ports[UP1 as usize].tx_packets.get(), 1);
+    assert_eq!(c.ports[UP1 as usize].tx_bytes.get(), frame.len() as u64);
+    assert_eq!(c.ports[LAN as usize].rx_bytes.get(), frame.len() as u64);
 }
 
 #[test]

@@ -279,6 +279,7 @@ impl Forwarder {
     pub fn record_tx(&self, port: PortId, outcome: TxOutcome) {
         if let Some(pc) = self.core.counters.ports.get(port as usize) {
             pc.tx_packets.add(u64::from(outcome.sent));
+            pc.tx_bytes.add(outcome.sent_bytes);
             pc.tx_dropped.add(u64::from(outcome.dropped));
         }
     }

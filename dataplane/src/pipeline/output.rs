@@ -101,6 +101,7 @@ impl BurstOutput {
             let out = io.tx_burst(pool, &mut burst);
             total.sent += out.sent;
             total.dropped += out.dropped;
+            total.sent_bytes += out.sent_bytes;
         }
         queue.clear();
         total

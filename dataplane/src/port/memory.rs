@@ -77,6 +77,7 @@ impl PortIo for MemoryPort {
             if self.sent.len() < self.tx_capacity {
                 self.sent.push(pool.data(frame).to_vec());
                 outcome.sent += 1;
+                outcome.sent_bytes += u64::from(frame.len);
             } else {
                 outcome.dropped += 1;
             }
@@ -105,7 +106,8 @@ mod tests {
             out,
             TxOutcome {
                 sent: 2,
-                dropped: 0
+                dropped: 0,
+                sent_bytes: 6
             }
         );
         assert!(burst.is_empty());
@@ -125,7 +127,8 @@ mod tests {
             out,
             TxOutcome {
                 sent: 1,
-                dropped: 1
+                dropped: 1,
+                sent_bytes: 1
             }
         );
         assert_eq!(pool.available(), 4);

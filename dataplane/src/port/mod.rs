@@ -44,4 +44,6 @@ pub trait PortIo {
 pub struct TxOutcome {
     pub sent: u32,
     pub dropped: u32,
+    /// Bytes of the frames counted in `sent`.
+    pub sent_bytes: u64,
 }

@@ -459,6 +459,7 @@ impl PortIo for AfXdpPort {
                     options: 0,
                 });
                 outcome.sent += 1;
+                outcome.sent_bytes += u64::from(frame.len);
             } else {
                 self.counters.tx_ring_full += 1;
                 outcome.dropped += 1;
