@@ -283,13 +283,6 @@ impl Forwarder {
             pc.tx_dropped.add(u64::from(outcome.dropped));
         }
     }
-
-    /// Frees everything held (shutdown).
-    pub fn discard_waiting(&mut self, pool: &mut FramePool) {
-        for w in self.core.neighbor_wait.drain() {
-            pool.free(w.frame.addr);
-        }
-    }
 }
 
 impl CoreState {

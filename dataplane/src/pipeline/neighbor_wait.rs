@@ -53,14 +53,6 @@ impl NeighborWaitQueue {
         Ok(())
     }
 
-    /// Whether a packet for (`port`, `target`) is already waiting, i.e. a
-    /// resolution is already under way and need not be started again.
-    pub fn is_waiting_for(&self, port: PortId, target: IpAddr) -> bool {
-        self.entries
-            .iter()
-            .any(|w| w.port == port && w.target == target)
-    }
-
     /// Distinct (port, target) pairs that have packets waiting, oldest
     /// first: what the neighbor engine should be resolving.
     pub fn targets(&self) -> Vec<(PortId, IpAddr)> {
@@ -97,11 +89,6 @@ impl NeighborWaitQueue {
                 out.push(w);
             }
         }
-    }
-
-    /// Removes everything (shutdown).
-    pub fn drain(&mut self) -> impl Iterator<Item = Waiting> + '_ {
-        self.entries.drain(..)
     }
 }
 

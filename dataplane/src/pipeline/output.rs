@@ -78,10 +78,6 @@ impl BurstOutput {
         self.punt.drain(..)
     }
 
-    pub fn punt_queue(&self) -> &[Punted] {
-        &self.punt
-    }
-
     /// Hands every queued frame of `port` to its I/O in bursts of
     /// [`crate::port::MAX_BURST`].
     pub fn flush_port<P: PortIo + ?Sized>(
@@ -105,18 +101,6 @@ impl BurstOutput {
         }
         queue.clear();
         total
-    }
-
-    /// Frees every queued frame (shutdown, tests).
-    pub fn discard_all(&mut self, pool: &mut FramePool) {
-        for q in &mut self.tx {
-            for f in q.drain(..) {
-                pool.free(f.addr);
-            }
-        }
-        for p in self.punt.drain(..) {
-            pool.free(p.frame.addr);
-        }
     }
 }
 
