@@ -233,7 +233,7 @@ fn run_with_twins(
     let fib = Arc::new(Mutex::new(fib));
     let neighbors = Arc::new(NeighborSnapshot::new());
     let state = Arc::new(RouterState {
-        config: config.clone(),
+        config: std::sync::RwLock::new(Arc::new(config.clone())),
         ports: runtimes,
         fib: Arc::clone(&fib),
         counters: Arc::clone(&counters),

@@ -84,8 +84,8 @@ impl Collector for RouterCollector {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> fmt::Result {
         let state = &self.state;
         let c = &state.counters;
-        let ports: Vec<(&str, usize)> = state
-            .config
+        let config = state.config();
+        let ports: Vec<(&str, usize)> = config
             .ports
             .iter()
             .enumerate()

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use dataplane::fib::{FibWriter, FlowHasher, GroupId, NextHopGroup, NextHopId, RouteTarget};
 use dataplane::packet::MacAddr;
@@ -49,7 +49,8 @@ pub type CarrierFn = dyn Fn(&str) -> Option<bool> + Send + Sync;
 /// The running router as the management side sees it. Port `i` of every
 /// list is `config.ports[i]`, dataplane port id `i`.
 pub struct RouterState {
-    pub config: Config,
+    /// The running configuration; a commit swaps it whole.
+    pub config: RwLock<Arc<Config>>,
     pub ports: Vec<PortRuntime>,
     /// Shared with the control loop, which is the FIB's only writer; held
     /// here only for the microseconds a `show` takes.
@@ -114,7 +115,7 @@ impl RouterState {
             .collect();
         Ok(Self {
             counters: Arc::new(CoreCounters::new(config.ports.len())),
-            config,
+            config: RwLock::new(Arc::new(config)),
             ports,
             fib: Arc::new(Mutex::new(fib)),
             host_drops: Arc::new(AtomicU64::new(0)),
@@ -134,10 +135,20 @@ impl RouterState {
             Show::Neighbors => to_value(&self.neighbors()),
             Show::Counters => to_value(&self.counters()),
             Show::Config => to_value(&ConfigReply {
-                config: self.config.clone(),
+                config: Config::clone(&self.config()),
             }),
             Show::Static => to_value(&self.static_routes()),
         }
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `config` the running configuration.
+    pub fn set_config(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
     fn fib(&self) -> MutexGuard<'_, FibWriter> {
@@ -147,20 +158,20 @@ impl RouterState {
     }
 
     fn port_name(&self, port: PortId) -> String {
-        self.config
+        self.config()
             .ports
             .get(usize::from(port))
             .map_or_else(|| format!("port{port}"), |p| p.name.clone())
     }
 
     fn port_index(&self, name: &str) -> Option<PortId> {
-        let index = self.config.ports.iter().position(|p| p.name == name)?;
+        let index = self.config().ports.iter().position(|p| p.name == name)?;
         PortId::try_from(index).ok()
     }
 
     pub fn interfaces(&self) -> InterfacesReply {
         let interfaces = self
-            .config
+            .config()
             .ports
             .iter()
             .enumerate()
@@ -204,7 +215,7 @@ impl RouterState {
 
     fn candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
-        for (i, port) in self.config.ports.iter().enumerate() {
+        for (i, port) in self.config().ports.iter().enumerate() {
             let Ok(pid) = PortId::try_from(i) else {
                 continue;
             };
@@ -225,7 +236,7 @@ impl RouterState {
                 }
             }
         }
-        for route in &self.config.static_routes {
+        for route in &self.config().static_routes {
             let wanted = match &route.target {
                 config::RouteTarget::Blackhole => Wanted::Blackhole,
                 config::RouteTarget::Reject => Wanted::Reject,
@@ -467,7 +478,7 @@ impl RouterState {
         }
         let source_port = query.source_port.unwrap_or(0);
         let destination_port = query.destination_port.unwrap_or(0);
-        let hasher = FlowHasher::new(self.config.ecmp.hash_seed, self.config.ecmp.symmetric);
+        let hasher = FlowHasher::new(self.config().ecmp.hash_seed, self.config().ecmp.symmetric);
         let hash = match (source, destination) {
             (IpAddr::V4(s), IpAddr::V4(d)) => hasher.hash_v4(
                 u32::from(s),
@@ -631,10 +642,10 @@ impl RouterState {
     pub fn counters(&self) -> CountersReply {
         let c = &self.counters;
         CountersReply {
-            ports: (0..self.config.ports.len())
+            ports: (0..self.config().ports.len())
                 .map(|i| NamedPortCounters {
                     name: self
-                        .config
+                        .config()
                         .ports
                         .get(i)
                         .map(|p| p.name.clone())
@@ -1052,7 +1063,7 @@ via = "192.0.2.1"
             serde_json::from_value::<ConfigReply>(ask(Show::Config))
                 .unwrap()
                 .config,
-            s.config
+            *s.config()
         );
     }
 }
