@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use router::config::{BindMode, Config, IdlePolicy, RouteTarget, XdpMode};
+use router::config::{BindMode, Config, IdlePolicy, ProbeKind, RouteTarget, XdpMode};
 
 /// A TOML basic string: JSON's string escapes are a subset of TOML's.
 fn quoted(s: &str) -> String {
@@ -79,6 +79,23 @@ pub fn render(config: &Config) -> String {
                     let _ = writeln!(out, "interface = {}", quoted(&hop.interface));
                     let _ = writeln!(out, "weight = {}", hop.weight);
                     let _ = writeln!(out, "tier = {}", hop.tier);
+                    if let Some(p) = &hop.probe {
+                        let kind = match p.kind {
+                            ProbeKind::Icmp => "icmp",
+                            ProbeKind::Arp => "arp",
+                            ProbeKind::Nd => "nd",
+                        };
+                        let _ = writeln!(
+                            out,
+                            "probe = {{ kind = {}, target = {}, interval-ms = {}, timeout-ms = {}, up-threshold = {}, down-threshold = {} }}",
+                            quoted(kind),
+                            quoted(&p.target.to_string()),
+                            p.interval_ms,
+                            p.timeout_ms,
+                            p.up_threshold,
+                            p.down_threshold
+                        );
+                    }
                 }
             }
         }
@@ -100,6 +117,11 @@ pub fn render(config: &Config) -> String {
         "socket = {}",
         quoted(&config.management.socket.to_string_lossy())
     );
+    let _ = writeln!(
+        out,
+        "state-dir = {}",
+        quoted(&config.management.state_dir.to_string_lossy())
+    );
     let _ = writeln!(out, "\n[metrics]");
     match config.metrics.listen {
         Some(listen) => {
@@ -109,6 +131,11 @@ pub fn render(config: &Config) -> String {
             let _ = writeln!(out, "# listen: not set, no metrics served");
         }
     }
+    let k = &config.kernel_routes;
+    let _ = writeln!(out, "\n[kernel-routes]");
+    let _ = writeln!(out, "enabled = {}", k.enabled);
+    let _ = writeln!(out, "table = {}", k.table);
+    let _ = writeln!(out, "metric = {}", k.metric);
     out
 }
 

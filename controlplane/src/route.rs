@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::rib::{Candidate, CandidateKey};
+
 /// Who contributed a route. The RIB keeps one candidate per (prefix, source),
 /// so a protocol replacing its own route never disturbs another source's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -65,4 +67,10 @@ pub enum RibUpdate {
     Add(Route),
     /// Remove this source's candidate for `prefix`, if any.
     Withdraw { prefix: IpNet, source: RouteSource },
+    /// Install or replace one candidate of several a source keeps for one
+    /// prefix (floating static routes: one per distance), or one that
+    /// discards (blackhole, reject) rather than forwards.
+    SetCandidate { prefix: IpNet, candidate: Candidate },
+    /// Remove the candidate `key` for `prefix`, if any.
+    RemoveCandidate { prefix: IpNet, key: CandidateKey },
 }

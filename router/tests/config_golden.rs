@@ -86,6 +86,7 @@ golden!(
     many_errors,
     management_relative_socket,
     management_long_socket,
+    probe_errors,
 );
 
 /// A golden input without a test would silently test nothing, and a test

@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use router::config::{
-    BindMode, Config, EcmpConfig, IcmpConfig, IdlePolicy, ManagementConfig, MetricsConfig,
-    NeighborConfig, NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig,
-    ValidationEnv, XdpMode, load, parse_str,
+    BindMode, Config, EcmpConfig, IcmpConfig, IdlePolicy, KernelRoutesConfig, ManagementConfig,
+    MetricsConfig, NeighborConfig, NextHop, PortConfigModel, Probe, ProbeKind, RouteTarget,
+    StaticRoute, SystemConfig, ValidationEnv, XdpMode, load, parse_str,
 };
 
 const FOUR_CPUS: ValidationEnv = ValidationEnv { cpu_count: 4 };
@@ -38,7 +38,13 @@ fn next_hop(via: Option<&str>, interface: &str, weight: u32, tier: u8) -> NextHo
         interface: interface.into(),
         weight,
         tier,
+        probe: None,
     }
+}
+
+fn probed(mut nh: NextHop, probe: Probe) -> NextHop {
+    nh.probe = Some(probe);
+    nh
 }
 
 #[test]
@@ -87,15 +93,47 @@ fn full_example_becomes_the_expected_model() {
                 distance: 1,
                 // Interfaces resolved from the connected subnets.
                 target: RouteTarget::NextHops(vec![
-                    next_hop(Some("192.0.2.254"), "eth1", 1, 0),
-                    next_hop(Some("198.51.100.254"), "eth2", 3, 1),
+                    // A probe by its kind alone: target = the gateway,
+                    // every timer its default.
+                    probed(
+                        next_hop(Some("192.0.2.254"), "eth1", 1, 0),
+                        Probe {
+                            kind: ProbeKind::Icmp,
+                            target: ip("192.0.2.254"),
+                            interval_ms: 1000,
+                            timeout_ms: 1000,
+                            up_threshold: 2,
+                            down_threshold: 3,
+                        },
+                    ),
+                    probed(
+                        next_hop(Some("198.51.100.254"), "eth2", 3, 1),
+                        Probe {
+                            kind: ProbeKind::Arp,
+                            target: ip("198.51.100.254"),
+                            interval_ms: 200,
+                            timeout_ms: 150,
+                            up_threshold: 1,
+                            down_threshold: 4,
+                        },
+                    ),
                     next_hop(Some("198.51.100.253"), "eth2", 1, 1),
                 ]),
             },
             StaticRoute {
                 prefix: net("2001:db8:100::/48"),
                 distance: 20,
-                target: RouteTarget::NextHops(vec![next_hop(Some("fe80::2"), "eth1", 1, 0)]),
+                target: RouteTarget::NextHops(vec![probed(
+                    next_hop(Some("fe80::2"), "eth1", 1, 0),
+                    Probe {
+                        kind: ProbeKind::Nd,
+                        target: ip("fe80::3"),
+                        interval_ms: 1000,
+                        timeout_ms: 1000,
+                        up_threshold: 2,
+                        down_threshold: 3,
+                    },
+                )]),
             },
             StaticRoute {
                 prefix: net("172.16.0.0/12"),
@@ -127,9 +165,15 @@ fn full_example_becomes_the_expected_model() {
         },
         management: ManagementConfig {
             socket: "/run/vrouter/api.sock".into(),
+            state_dir: "/var/lib/vrouter".into(),
         },
         metrics: MetricsConfig {
             listen: Some("127.0.0.1:9101".parse().expect("test address")),
+        },
+        kernel_routes: KernelRoutesConfig {
+            enabled: true,
+            table: 100,
+            metric: 50,
         },
     };
     assert_eq!(config, expected);

@@ -7,11 +7,13 @@
 use std::cmp::Ordering;
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use crate::route::{Route, RouteNextHop, RouteSource};
 
 /// What a route does with the packets it matches.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RouteKind {
     /// Forward through these next hops (tiers and weights as given).
     Forward(Vec<RouteNextHop>),
@@ -35,7 +37,7 @@ impl RouteKind {
 /// prefix: floating static routes (one per distance), one per BGP peer, one
 /// per OSPF instance, one per port for connected subnets. Routes handed over
 /// as the shared [`Route`] type use instance 0.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Candidate {
     pub source: RouteSource,
     pub instance: u32,
@@ -45,7 +47,7 @@ pub struct Candidate {
 }
 
 /// Identifies a candidate within its prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CandidateKey {
     pub source: RouteSource,
     pub instance: u32,

@@ -143,6 +143,8 @@ impl Rib {
         match update {
             RibUpdate::Add(route) => self.add(route),
             RibUpdate::Withdraw { prefix, source } => self.withdraw(prefix, source),
+            RibUpdate::SetCandidate { prefix, candidate } => self.add_candidate(prefix, candidate),
+            RibUpdate::RemoveCandidate { prefix, key } => self.withdraw_candidate(prefix, key),
         }
     }
 

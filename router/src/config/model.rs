@@ -66,6 +66,8 @@ pub struct Config {
     pub ecmp: EcmpConfig,
     pub management: ManagementConfig,
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub kernel_routes: KernelRoutesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +176,70 @@ pub struct NextHop {
     /// 0 = primary, 1 = backup, …: a packet uses the first tier with a live
     /// next hop.
     pub tier: u8,
+    /// A reachability check the next hop must pass to carry traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+}
+
+/// How a probe asks its target "are you there?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    /// ICMP echo request (ICMPv6 for IPv6 targets).
+    Icmp,
+    /// ARP request (IPv4 targets only).
+    Arp,
+    /// Neighbor solicitation (IPv6 targets only).
+    Nd,
+}
+
+/// A cloud-style health check of a next hop: one request per
+/// `interval-ms`; up after `up-threshold` answers in a row, down after
+/// `down-threshold` misses in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Probe {
+    pub kind: ProbeKind,
+    /// The address asked; the next hop's gateway unless given.
+    pub target: IpAddr,
+    pub interval_ms: u32,
+    /// How long an answer may take; at most `interval-ms`.
+    pub timeout_ms: u32,
+    pub up_threshold: u8,
+    pub down_threshold: u8,
+}
+
+pub const DEFAULT_PROBE_INTERVAL_MS: u32 = 1_000;
+/// Faster probes are BFD's job (it runs on the dataplane core).
+pub const MIN_PROBE_INTERVAL_MS: u32 = 10;
+pub const MAX_PROBE_INTERVAL_MS: u32 = 3_600_000;
+pub const DEFAULT_PROBE_UP_THRESHOLD: u8 = 2;
+pub const DEFAULT_PROBE_DOWN_THRESHOLD: u8 = 3;
+
+/// Copying the selected routes into the host's routing table, as zebra
+/// does, so the host's own traffic and other programs follow them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct KernelRoutesConfig {
+    pub enabled: bool,
+    /// Kernel routing table (254 = main).
+    pub table: u32,
+    /// Route metric (priority) of the installed routes; kernel routes of
+    /// other programs with a lower metric win.
+    pub metric: u32,
+}
+
+pub const DEFAULT_KERNEL_TABLE: u32 = 254;
+pub const DEFAULT_KERNEL_METRIC: u32 = 20;
+
+impl Default for KernelRoutesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            table: DEFAULT_KERNEL_TABLE,
+            metric: DEFAULT_KERNEL_METRIC,
+        }
+    }
 }
 
 /// Neighbor discovery timers (ARP and IPv6 ND alike).
@@ -233,12 +299,23 @@ pub struct ManagementConfig {
     /// Absolute path of the socket; created mode 0660, owned by the
     /// daemon's user (root).
     pub socket: PathBuf,
+    /// Where commit history is kept (absolute).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+}
+
+/// Where commit history lives when `[management] state-dir` is not given.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/vrouterd";
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_STATE_DIR)
 }
 
 impl Default for ManagementConfig {
     fn default() -> Self {
         Self {
             socket: PathBuf::from(DEFAULT_MANAGEMENT_SOCKET),
+            state_dir: default_state_dir(),
         }
     }
 }

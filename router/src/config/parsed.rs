@@ -12,9 +12,10 @@ use super::diagnostics::Diagnostics;
 use super::document::{Field, TableView};
 use super::location::{Located, Location};
 use super::model::{
-    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, MAX_ICMP_RATE, MAX_MTU, MAX_REACHABLE_TIME_MS,
-    MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES, MAX_TIERS, MAX_WEIGHT, MIN_MTU, ManagementConfig,
-    MetricsConfig, NeighborConfig, XdpMode,
+    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, KernelRoutesConfig, MAX_ICMP_RATE, MAX_MTU,
+    MAX_PROBE_INTERVAL_MS, MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES,
+    MAX_TIERS, MAX_WEIGHT, MIN_MTU, MIN_PROBE_INTERVAL_MS, ManagementConfig, MetricsConfig,
+    NeighborConfig, ProbeKind, XdpMode,
 };
 use super::suggestion::did_you_mean;
 
@@ -34,6 +35,7 @@ pub(super) struct ParsedConfig {
     pub ecmp: EcmpConfig,
     pub management: ManagementConfig,
     pub metrics: MetricsConfig,
+    pub kernel_routes: KernelRoutesConfig,
 }
 
 #[derive(Default)]
@@ -79,6 +81,18 @@ pub(super) struct ParsedNextHop {
     /// 1..=`MAX_WEIGHT`.
     pub weight: Option<Located<u32>>,
     pub tier: Option<Located<u8>>,
+    pub probe: Option<ParsedProbe>,
+}
+
+/// `probe = "icmp"` or `probe = { kind = …, target = …, … }`.
+pub(super) struct ParsedProbe {
+    pub at: Location,
+    pub kind: Option<Located<ProbeKind>>,
+    pub target: Option<Located<IpAddr>>,
+    pub interval_ms: Option<Located<u32>>,
+    pub timeout_ms: Option<Located<u32>>,
+    pub up_threshold: Option<Located<u8>>,
+    pub down_threshold: Option<Located<u8>>,
 }
 
 const DOCUMENT_KEYS: &[&str] = &[
@@ -90,6 +104,7 @@ const DOCUMENT_KEYS: &[&str] = &[
     "ecmp",
     "management",
     "metrics",
+    "kernel-routes",
 ];
 const SYSTEM_KEYS: &[&str] = &["router-id", "control-plane-core", "dataplane-cores", "idle"];
 const PORT_KEYS: &[&str] = &[
@@ -102,11 +117,20 @@ const PORT_KEYS: &[&str] = &[
     "core",
 ];
 const ROUTE_KEYS: &[&str] = &["prefix", "distance", "next-hop", "blackhole", "reject"];
-const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier"];
+const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier", "probe"];
+const PROBE_KEYS: &[&str] = &[
+    "kind",
+    "target",
+    "interval-ms",
+    "timeout-ms",
+    "up-threshold",
+    "down-threshold",
+];
+const KERNEL_ROUTES_KEYS: &[&str] = &["enabled", "table", "metric"];
 const NEIGHBOR_KEYS: &[&str] = &["reachable-time-ms", "retrans-time-ms"];
 const ICMP_KEYS: &[&str] = &["errors-per-second", "burst"];
 const ECMP_KEYS: &[&str] = &["hash-seed", "symmetric"];
-const MANAGEMENT_KEYS: &[&str] = &["socket"];
+const MANAGEMENT_KEYS: &[&str] = &["socket", "state-dir"];
 const METRICS_KEYS: &[&str] = &["listen"];
 
 /// Core numbers are CPU indices; the bound only keeps them in `usize` on
@@ -167,6 +191,11 @@ impl ParsedConfig {
             .and_then(|f| f.table(d))
             .map(|t| read_metrics(&t, d))
             .unwrap_or_default();
+        let kernel_routes = doc
+            .field("kernel-routes")
+            .and_then(|f| f.table(d))
+            .map(|t| read_kernel_routes(&t, d))
+            .unwrap_or_default();
 
         Self {
             document: doc.at.clone(),
@@ -179,6 +208,7 @@ impl ParsedConfig {
             ecmp,
             management,
             metrics,
+            kernel_routes,
         }
     }
 }
@@ -375,13 +405,61 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
         }
     });
     let tier = t.field("tier").and_then(|f| read_tier(&f, d));
+    let probe = t.field("probe").and_then(|f| read_probe(&f, d));
     ParsedNextHop {
         at: t.at.clone(),
         via,
         interface,
         weight,
         tier,
+        probe,
     }
+}
+
+const PROBE_KINDS: [(&str, ProbeKind); 3] = [
+    ("icmp", ProbeKind::Icmp),
+    ("arp", ProbeKind::Arp),
+    ("nd", ProbeKind::Nd),
+];
+
+fn read_probe(f: &Field<'_, '_>, d: &mut Diagnostics<'_>) -> Option<ParsedProbe> {
+    if f.is_string() {
+        let kind = f.keyword(d, &PROBE_KINDS)?;
+        return Some(ParsedProbe {
+            at: f.at.clone(),
+            kind: Some(kind),
+            target: None,
+            interval_ms: None,
+            timeout_ms: None,
+            up_threshold: None,
+            down_threshold: None,
+        });
+    }
+    let t = f.table(d)?;
+    t.check_keys(d, PROBE_KEYS);
+    Some(ParsedProbe {
+        at: t.at.clone(),
+        kind: t.field("kind").and_then(|f| f.keyword(d, &PROBE_KINDS)),
+        target: t.field("target").and_then(|f| {
+            f.parsed(
+                d,
+                "an IP address",
+                "write the address to probe, e.g. \"192.0.2.254\"",
+            )
+        }),
+        interval_ms: t
+            .field("interval-ms")
+            .and_then(|f| f.integer(d, MIN_PROBE_INTERVAL_MS..=MAX_PROBE_INTERVAL_MS)),
+        timeout_ms: t
+            .field("timeout-ms")
+            .and_then(|f| f.integer(d, 1..=MAX_PROBE_INTERVAL_MS)),
+        up_threshold: t
+            .field("up-threshold")
+            .and_then(|f| f.integer(d, 1..=u8::MAX)),
+        down_threshold: t
+            .field("down-threshold")
+            .and_then(|f| f.integer(d, 1..=u8::MAX)),
+    })
 }
 
 /// `"primary"`, `"backup"` or the tier's number.
@@ -487,9 +565,47 @@ fn read_management(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> Management
         }
         Some(path)
     });
-    socket.map_or_else(ManagementConfig::default, |socket| ManagementConfig {
-        socket,
-    })
+    let state_dir = t
+        .field("state-dir")
+        .and_then(|f| f.string(d))
+        .and_then(|s| {
+            if !std::path::Path::new(&s.value).is_absolute() {
+                d.error(
+                    &s.at,
+                    format!("`state-dir` is a relative path: \"{}\"", s.value),
+                    Some("write an absolute path, e.g. \"/var/lib/vrouterd\"".into()),
+                );
+                return None;
+            }
+            Some(PathBuf::from(&s.value))
+        });
+    let default = ManagementConfig::default();
+    ManagementConfig {
+        socket: socket.unwrap_or(default.socket),
+        state_dir: state_dir.unwrap_or(default.state_dir),
+    }
+}
+
+fn read_kernel_routes(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> KernelRoutesConfig {
+    t.check_keys(d, KERNEL_ROUTES_KEYS);
+    let default = KernelRoutesConfig::default();
+    KernelRoutesConfig {
+        enabled: t
+            .field("enabled")
+            .and_then(|f| f.boolean(d))
+            .map_or(default.enabled, |l| l.value),
+        // 0 is RT_TABLE_UNSPEC and 253..=255 are the kernel's default,
+        // main and local tables; main (254) is the only one of those that
+        // makes sense, and it is the default.
+        table: t
+            .field("table")
+            .and_then(|f| f.integer(d, 1..=u32::MAX))
+            .map_or(default.table, |l| l.value),
+        metric: t
+            .field("metric")
+            .and_then(|f| f.integer(d, 0..=u32::MAX))
+            .map_or(default.metric, |l| l.value),
+    }
 }
 
 fn read_metrics(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> MetricsConfig {

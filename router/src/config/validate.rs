@@ -13,10 +13,14 @@ use super::diagnostics::Diagnostics;
 use super::document::quoted_list;
 use super::location::{Located, Location};
 use super::model::{
-    BindMode, Config, DEFAULT_DISTANCE, DEFAULT_MTU, IdlePolicy, MAX_TIER_MEMBERS, MIN_IPV6_MTU,
-    NextHop, PortConfigModel, RouteTarget, StaticRoute, SystemConfig, XdpMode,
+    BindMode, Config, DEFAULT_DISTANCE, DEFAULT_MTU, DEFAULT_PROBE_DOWN_THRESHOLD,
+    DEFAULT_PROBE_INTERVAL_MS, DEFAULT_PROBE_UP_THRESHOLD, IdlePolicy, MAX_TIER_MEMBERS,
+    MIN_IPV6_MTU, NextHop, PortConfigModel, Probe, ProbeKind, RouteTarget, StaticRoute,
+    SystemConfig, XdpMode,
 };
-use super::parsed::{ParsedConfig, ParsedNextHop, ParsedPort, ParsedRoute, ParsedSystem};
+use super::parsed::{
+    ParsedConfig, ParsedNextHop, ParsedPort, ParsedProbe, ParsedRoute, ParsedSystem,
+};
 use super::suggestion::did_you_mean;
 
 /// What validation needs to know about the machine the config is for.
@@ -86,6 +90,7 @@ pub(super) fn validate(
         ecmp: parsed.ecmp,
         management: parsed.management.clone(),
         metrics: parsed.metrics,
+        kernel_routes: parsed.kernel_routes,
     }
 }
 
@@ -676,12 +681,121 @@ fn resolve_next_hop(
         (None, None) => String::new(),
     };
 
+    let probe = nh.probe.as_ref().and_then(|p| {
+        validate_probe(
+            p,
+            nh.via.as_ref().map(|v| v.value),
+            ports.iter().find(|port| port.name == interface),
+            d,
+        )
+    });
+
     NextHop {
         via: nh.via.as_ref().map(|v| v.value),
         interface,
         weight: nh.weight.as_ref().map_or(1, |w| w.value),
         tier: nh.tier.as_ref().map_or(0, |t| t.value),
+        probe,
     }
+}
+
+/// Fills a probe's defaults and checks it can work: a target (the gateway
+/// by default), a kind that fits its address family, a port address of
+/// that family to send from, and a timeout within the interval.
+fn validate_probe(
+    p: &ParsedProbe,
+    via: Option<IpAddr>,
+    port: Option<&PortConfigModel>,
+    d: &mut Diagnostics<'_>,
+) -> Option<Probe> {
+    let target = match (&p.target, via) {
+        (Some(t), _) => t.value,
+        (None, Some(via)) => via,
+        (None, None) => {
+            d.error(
+                &p.at,
+                "probe has no target: this next hop has no `via` to default to",
+                Some("add `target = \"<address>\"` to the probe".into()),
+            );
+            return None;
+        }
+    };
+    let kind = p.kind.as_ref().map_or(ProbeKind::Icmp, |k| k.value);
+    let at = p.kind.as_ref().map_or(&p.at, |k| &k.at);
+    match (kind, target) {
+        (ProbeKind::Arp, IpAddr::V6(_)) => {
+            d.error(
+                at,
+                format!("an ARP probe cannot ask for IPv6 address {target}"),
+                Some("use `kind = \"nd\"` (neighbor solicitation) for IPv6".into()),
+            );
+            return None;
+        }
+        (ProbeKind::Nd, IpAddr::V4(_)) => {
+            d.error(
+                at,
+                format!("an ND probe cannot ask for IPv4 address {target}"),
+                Some("use `kind = \"arp\"` for IPv4".into()),
+            );
+            return None;
+        }
+        _ => {}
+    }
+    if let Some(port) = port
+        && !port
+            .addresses
+            .iter()
+            .any(|a| a.addr().is_ipv4() == target.is_ipv4())
+    {
+        d.error(
+            &p.at,
+            format!(
+                "port {} has no {} address to send the probe to {target} from",
+                port.name,
+                if target.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+            Some(format!(
+                "add an address of that family to port {}",
+                port.name
+            )),
+        );
+    }
+    let interval_ms = p
+        .interval_ms
+        .as_ref()
+        .map_or(DEFAULT_PROBE_INTERVAL_MS, |l| l.value);
+    let timeout_ms = match &p.timeout_ms {
+        Some(t) if t.value > interval_ms => {
+            d.error(
+                &t.at,
+                format!(
+                    "probe `timeout-ms` ({}) is longer than its `interval-ms` ({interval_ms})",
+                    t.value
+                ),
+                Some(
+                    "a probe waits for one answer at a time: make the timeout at most the interval"
+                        .into(),
+                ),
+            );
+            interval_ms
+        }
+        Some(t) => t.value,
+        None => interval_ms,
+    };
+    Some(Probe {
+        kind,
+        target,
+        interval_ms,
+        timeout_ms,
+        up_threshold: p
+            .up_threshold
+            .as_ref()
+            .map_or(DEFAULT_PROBE_UP_THRESHOLD, |l| l.value),
+        down_threshold: p
+            .down_threshold
+            .as_ref()
+            .map_or(DEFAULT_PROBE_DOWN_THRESHOLD, |l| l.value),
+    })
 }
 
 /// The port whose connected subnet covers `addr`, the most specific if
