@@ -224,6 +224,20 @@ impl<C: Clock> EventLoop<C> {
         })
     }
 
+    /// The loop clock's time.
+    pub fn now(&self) -> Nanos {
+        self.clock.now_ns()
+    }
+
+    /// Read access to a registered protocol, e.g. for `show` commands.
+    pub fn protocol<P: Protocol + 'static>(&mut self, handle: ProtocolHandle<P>) -> Option<&P> {
+        self.core
+            .protocols
+            .get_mut(handle.index)
+            .and_then(|slot| slot.as_any_mut().downcast_mut::<Slot<P>>())
+            .map(|slot| &slot.protocol)
+    }
+
     pub fn dataplane_sender(&self) -> DataplaneSender {
         self.dataplane_sender.clone()
     }

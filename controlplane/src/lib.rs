@@ -6,4 +6,6 @@ pub mod protocol;
 pub mod recorder;
 pub mod rib;
 pub mod route;
+pub mod static_routing;
 pub mod timer_wheel;
+pub mod tracking;
