@@ -180,6 +180,7 @@ impl Forwarder {
         now_ns: u64,
     ) {
         self.core.counters.bursts.inc();
+        self.core.counters.set_rx_port(Some(usize::from(rx_port)));
         match self.fib.enter() {
             Some(fib) => self.core.process(&fib, rx_port, frames, pool, out, now_ns),
             None => {
@@ -190,6 +191,7 @@ impl Forwarder {
                 }
             }
         }
+        self.core.counters.set_rx_port(None);
     }
 
     /// The MAC of `target` on `port` is known (a static neighbor, or told
