@@ -4,6 +4,7 @@
 //! 2 usage error (clap's), 3 the daemon is not running.
 
 mod client;
+mod config_cmd;
 mod config_text;
 mod show;
 mod table;
@@ -52,6 +53,9 @@ enum Command {
     /// Show the router's state.
     #[command(subcommand)]
     Show(ShowCommand),
+    /// Validate, compare, commit, confirm or roll back the configuration.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Print a shell completion script to stdout, e.g.
     /// `vrctl completions bash > /etc/bash_completion.d/vrctl`.
     Completions {
@@ -166,6 +170,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Show(show) => run_show(&cli.socket, cli.json, &show),
+        Command::Config(config) => config_cmd::run(&cli.socket, cli.json, &config),
     }
 }
 

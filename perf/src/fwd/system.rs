@@ -203,6 +203,12 @@ fn start_vrouterd(lab: &VethLab, options: &SystemOptions) -> Result<RouterProces
     let mut args = vec![
         "--config".to_string(),
         config.display().to_string(),
+        "--state-dir".to_string(),
+        options
+            .work_dir
+            .join("vrouterd-state")
+            .display()
+            .to_string(),
         "--log".to_string(),
         "info".to_string(),
     ];

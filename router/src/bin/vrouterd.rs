@@ -27,6 +27,10 @@ struct Cli {
     /// route's next hops: for benchmarks with a full-size FIB.
     #[arg(long, value_name = "COUNT", default_value_t = 0, requires = "config")]
     bench_routes: usize,
+    /// Keep the commit history here instead of `[management] state-dir`
+    /// (e.g. for several routers on one machine, one directory each).
+    #[arg(long, value_name = "DIR", requires = "config")]
+    state_dir: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
@@ -147,6 +151,8 @@ fn main() -> ExitCode {
     }
     let options = router::daemon::RunOptions {
         bench_routes: cli.bench_routes,
+        config_path: path,
+        state_dir: cli.state_dir,
     };
     match router::daemon::run(&config, &options, stop) {
         Ok(()) => {

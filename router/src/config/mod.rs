@@ -10,17 +10,28 @@
 //! `vrouterd --check-config` and `vrctl config validate|diff|commit` share
 //! this one model.
 
+pub mod commit;
 mod diagnostics;
+pub mod diff;
 mod document;
 mod error;
 mod load;
 mod location;
 mod model;
 mod parsed;
+pub mod store;
 mod suggestion;
 mod validate;
 
+pub use commit::{
+    ApplyError, ApplyReport, AutoRollback, CommitError, CommitKind, CommitManager, CommitOutcome,
+    ConfigApplier, ConfirmOutcome, Now, PendingInfo, StartError, StartReport,
+};
+pub use diff::{Change, ChangeKind, ConfigDiff, ConfigUnit};
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, parse_str};
 pub use model::*;
+pub use store::{
+    CommitOrigin, CommitStatus, ConfigStore, DEFAULT_STATE_DIR, HistoryEntry, StoreError,
+};
 pub use validate::ValidationEnv;

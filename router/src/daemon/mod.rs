@@ -3,14 +3,21 @@
 //! SIGTERM, then gives everything back (XDP detached, twins removed, the
 //! ports' addresses restored).
 
+mod config_apply;
+mod control_plane;
 mod dataplane_thread;
 pub mod fib_builder;
+mod kernel_mirror;
 pub mod link_monitor;
+mod nexthop_health;
+mod probe_io;
+mod routing;
+pub mod static_config;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use controlplane::rib::{Rib, RibConfig};
 use dataplane::fib::{FibConfig, FibWriter};
 use dataplane::neighbor::NeighborConfig;
 use dataplane::pipeline::{DataplaneCore, Forwarder, ForwarderConfig, PortConfig};
@@ -21,7 +28,11 @@ use dataplane::port::afxdp::{AfXdpConfig, AfXdpPort, BindMode, XdpAttachMode};
 use crate::config::{self, Config};
 use crate::host::{self, Netlink, PortTwin};
 use crate::mgmt::{self, NeighborSnapshot, PortRuntime, RouterState};
-use link_monitor::LinkMonitor;
+use config_apply::{ConfigChannel, ConfigRunner};
+use control_plane::ControlPlane;
+use kernel_mirror::KernelMirror;
+use probe_io::ProbeIo;
+use routing::{Routing, lock};
 
 /// Prefix of the TAP twins' names (`vr-eth0`); leftovers with it from a
 /// crashed run are removed at start.
@@ -56,11 +67,15 @@ pub fn twin_name(port: &str) -> String {
 }
 
 /// Options that are not part of the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Synthetic Internet-like IPv4 routes added with the default route's
     /// target, to measure forwarding with a full-size FIB.
     pub bench_routes: usize,
+    /// The configuration file: commits rewrite it (see `config::store`).
+    pub config_path: std::path::PathBuf,
+    /// Overrides `[management] state-dir`.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the router until `stop` is raised (the signal handlers raise it).
@@ -69,6 +84,22 @@ pub fn run(
     options: &RunOptions,
     stop: Arc<AtomicBool>,
 ) -> Result<(), DaemonError> {
+    // The commit history decides what runs: after a stop inside a confirm
+    // window it is the configuration from before the unconfirmed commits.
+    let state_dir = options
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| config.management.state_dir.clone());
+    let twin_names: Vec<String> = config.ports.iter().map(|p| twin_name(&p.name)).collect();
+    let runner =
+        ConfigRunner::start(&options.config_path, &state_dir, twin_names).map_err(|e| {
+            err(
+                format!("configuration history in {}", state_dir.display()),
+                e,
+            )
+        })?;
+    let running = Arc::clone(runner.running());
+    let config: &Config = &running;
     if config.system.dataplane_cores.len() > 1 {
         return Err(DaemonError(format!(
             "dataplane-cores = {:?}: more than one dataplane core is not supported yet; \
@@ -97,7 +128,7 @@ pub fn run(
 
     // Host side first: the twins take the addresses off the real ports.
     let mut twins: Vec<PortTwin> = Vec::new();
-    let result = run_with_twins(config, options, &stop, &mut nl, &mut twins);
+    let result = run_with_twins(config, options, runner, &stop, &mut nl, &mut twins);
     for twin in twins.drain(..) {
         let name = twin.port_name.clone();
         if let Err(e) = twin.teardown(&mut nl) {
@@ -110,6 +141,7 @@ pub fn run(
 fn run_with_twins(
     config: &Config,
     options: &RunOptions,
+    runner: ConfigRunner,
     stop: &Arc<AtomicBool>,
     nl: &mut Netlink,
     twins: &mut Vec<PortTwin>,
@@ -127,21 +159,35 @@ fn run_with_twins(
         twins.push(twin);
     }
 
-    let (mut fib, readers) = FibWriter::new(FibConfig::default());
-    let names: Vec<&str> = config.ports.iter().map(|p| p.name.as_str()).collect();
-    let index = |n: &str| names.iter().position(|x| *x == n).map(|i| i as PortId);
-    let plan =
-        fib_builder::build(&mut fib, config, &index).map_err(|e| err("building the FIB", e))?;
-    if options.bench_routes > 0 {
-        add_bench_routes(&mut fib, options.bench_routes)?;
+    let (fib, readers) = FibWriter::new(FibConfig::default());
+    let fib = Arc::new(Mutex::new(fib));
+    let rib = Arc::new(Mutex::new(Rib::new(RibConfig::default())));
+    let down_ports: Vec<PortId> = config
+        .ports
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !host::carrier(&p.name).unwrap_or(false))
+        .filter_map(|(i, _)| PortId::try_from(i).ok())
+        .collect();
+    let mut routing = Routing::new(Arc::clone(&rib), Arc::clone(&fib), down_ports);
+    for (i, port) in config.ports.iter().enumerate() {
+        let id = PortId::try_from(i).map_err(|e| err("too many ports", e))?;
+        for address in &port.addresses {
+            routing.add_connected(id, *address);
+        }
     }
-    tracing::info!(
-        connected = plan.connected,
-        local = plan.local,
-        static_routes = plan.static_routes,
-        nexthops = plan.nexthops.len(),
-        "FIB published"
-    );
+    if config.kernel_routes.enabled {
+        routing.set_kernel_mirror(Some(
+            KernelMirror::start(
+                &config.kernel_routes,
+                &twins
+                    .iter()
+                    .map(|t| t.tap.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| err("[kernel-routes]", e))?,
+        ));
+    }
 
     let frames = FRAMES_PER_PORT * config.ports.len() as u32;
     let mut pool = FramePool::new(frames, 2048).map_err(|e| err("allocating the frame pool", e))?;
@@ -222,25 +268,39 @@ fn run_with_twins(
     let taps: Vec<&host::TapDevice> = twins.iter().map(|t| &t.tap).collect();
     let host_drops = Arc::new(AtomicU64::new(0));
     let dp_stop = Arc::new(AtomicBool::new(false));
-    let mut monitor = LinkMonitor::new(
-        config.ports.iter().map(|p| p.name.clone()).collect(),
-        plan.nexthops.clone(),
-    );
+    let config_arc = Arc::new(config.clone());
+    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(16);
+    let twin_names: Vec<String> = twins.iter().map(|t| t.tap.name().to_owned()).collect();
+    let probes = ProbeIo::new(config, &twin_names);
+    let mut control = ControlPlane::new(&config_arc, routing, probes, runner, jobs_rx)?;
+    // One turn before any packet flows: the static routes reach the FIB.
+    control.prime()?;
+    if options.bench_routes > 0 {
+        add_bench_routes(&mut lock(&fib), options.bench_routes)?;
+    }
+    {
+        let rib = lock(&rib);
+        tracing::info!(
+            routes = rib.counts().selected.total(),
+            nexthops = rib.nexthop_count(),
+            groups = rib.group_count(),
+            "FIB published"
+        );
+    }
 
-    // The management side reads the FIB under a lock this thread, the
-    // only writer, takes only to change it; liveness is atomics, no lock.
-    let liveness = Arc::clone(fib.liveness());
-    let fib = Arc::new(Mutex::new(fib));
     let neighbors = Arc::new(NeighborSnapshot::new());
     let state = Arc::new(RouterState {
-        config: std::sync::RwLock::new(Arc::new(config.clone())),
+        config: std::sync::RwLock::new(Arc::clone(&config_arc)),
         ports: runtimes,
         fib: Arc::clone(&fib),
         counters: Arc::clone(&counters),
         host_drops: Arc::clone(&host_drops),
         neighbors: Arc::clone(&neighbors),
         carrier: Box::new(|name| host::carrier(name).ok()),
+        rib: Some(Arc::clone(&rib)),
+        config_control: Some(Arc::new(ConfigChannel::new(jobs_tx))),
     });
+    control.set_router_state(Arc::clone(&state));
     // The API and metrics threads inherit this thread's core: pin first,
     // so they run beside the control plane, never on the dataplane's core.
     pin("control plane", control_core);
@@ -269,21 +329,13 @@ fn run_with_twins(
             .map_err(|e| err("starting the dataplane thread", e))?;
         tracing::info!(dataplane_core, control_core, "vrouterd running");
 
-        let mut last_report = std::time::Instant::now();
-        while !stop.load(Ordering::Relaxed) && !handle.is_finished() {
-            for (port, up) in monitor.poll(&liveness, |n| host::carrier(n).unwrap_or(false)) {
-                tracing::info!(port = %port, up, "link state changed: next hops on it are now {}", if up { "live" } else { "down" });
-            }
-            if last_report.elapsed() >= Duration::from_secs(60) {
-                last_report = std::time::Instant::now();
-                tracing::debug!(
-                    forwarded = counters.forwarded.get(),
-                    drops = counters.total_drops(),
-                    host_drops = host_drops.load(Ordering::Relaxed),
-                    "dataplane counters"
-                );
-            }
-            std::thread::sleep(link_monitor::POLL_INTERVAL);
+        let result = control.run(
+            stop,
+            || !handle.is_finished(),
+            |n| host::carrier(n).unwrap_or(false),
+        );
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the control plane stopped");
         }
         dp_stop.store(true, Ordering::Relaxed);
         handle

@@ -11,16 +11,23 @@
 mod error;
 mod interface_name;
 mod ipv6_conf;
+pub mod kernel_routes;
 mod link_state;
 mod netlink;
+pub mod probe_socket;
 mod stale_twins;
 mod tap;
 mod twin;
 
 pub use error::HostError;
 pub use interface_name::{IFNAME_MAX_LEN, validate_interface_name};
+pub use kernel_routes::{
+    DEFAULT_METRIC, KernelNextHop, KernelRoute, KernelRouteChange, KernelRouteSync, KernelTarget,
+    MAIN_TABLE, RouteFailure, SyncReport, VROUTER_RTPROT,
+};
 pub use link_state::{OperState, carrier};
 pub use netlink::{LinkInfo, Netlink};
+pub use probe_socket::{ArpProbe, EchoProbe, NdProbe, ProbeSocket};
 pub use stale_twins::remove_stale_twins;
 pub use tap::TapDevice;
 pub use twin::PortTwin;

@@ -18,6 +18,7 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkInfo as LinkInfoNla, LinkMessage,
 };
+use netlink_packet_route::route::{RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::protocols::NETLINK_ROUTE;
 use netlink_sys::{Socket, SocketAddr};
@@ -240,6 +241,73 @@ impl Netlink {
         }
     }
 
+    /// Routes in the kernel, IPv4 and IPv6, optionally only those of one
+    /// protocol (`RTPROT_*`) and/or one table. The kernel filters the dump
+    /// itself when it supports strict checking of dump requests (Linux
+    /// 4.20+), so a host with a full table does not ship it all here; the
+    /// same filter is applied again below for kernels that ignore it.
+    pub(crate) fn routes(
+        &mut self,
+        protocol: Option<u8>,
+        table: Option<u32>,
+    ) -> Result<Vec<RouteMessage>, HostError> {
+        let mut request = RouteMessage::default();
+        if let Some(protocol) = protocol {
+            request.header.protocol = RouteProtocol::from(protocol);
+        }
+        if let Some(table) = table {
+            request.attributes.push(RouteAttribute::Table(table));
+        }
+        let strict = self.socket.set_netlink_get_strict_chk(true).is_ok();
+        let replies = self.dump(RouteNetlinkMessage::GetRoute(request));
+        if strict {
+            // Other requests on this socket are written for the lenient
+            // checks.
+            let _ = self.socket.set_netlink_get_strict_chk(false);
+        }
+        let replies = replies.map_err(|f| f.into_host_error("list routes", "(all)"))?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|reply| match reply {
+                RouteNetlinkMessage::NewRoute(route)
+                    if matches!(
+                        route.header.address_family,
+                        AddressFamily::Inet | AddressFamily::Inet6
+                    ) && protocol.is_none_or(|p| u8::from(route.header.protocol) == p)
+                        && table.is_none_or(|t| route_table(&route) == t) =>
+                {
+                    Some(route)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Adds or replaces a route: `flags` are `NLM_F_CREATE` with
+    /// `NLM_F_EXCL`, `NLM_F_REPLACE` or `NLM_F_APPEND`. `route` names the
+    /// route in errors (prefix, table, metric).
+    pub(crate) fn new_route(
+        &mut self,
+        request: RouteMessage,
+        flags: u16,
+        op: &'static str,
+        route: &str,
+    ) -> Result<(), HostError> {
+        self.request(RouteNetlinkMessage::NewRoute(request), flags)
+            .map(drop)
+            .map_err(|f| route_error(f, op, route))
+    }
+
+    pub(crate) fn delete_route(
+        &mut self,
+        request: RouteMessage,
+        route: &str,
+    ) -> Result<(), HostError> {
+        self.request(RouteNetlinkMessage::DelRoute(request), 0)
+            .map(drop)
+            .map_err(|f| route_error(f, "delete route", route))
+    }
+
     fn set_link(
         &mut self,
         ifindex: u32,
@@ -346,6 +414,35 @@ impl Netlink {
             }
         }
     }
+}
+
+/// A route request's failure. Unlike link and address requests, `ENODEV`
+/// here is about a next hop's interface, not a named one, so the errno is
+/// kept as the kernel gave it.
+fn route_error(failure: Failure, op: &'static str, route: &str) -> HostError {
+    match failure {
+        Failure::Errno(errno) if errno != libc::EPERM && errno != libc::EACCES => {
+            HostError::Netlink {
+                op,
+                interface: route.to_string(),
+                errno,
+            }
+        }
+        other => other.into_host_error(op, route),
+    }
+}
+
+/// The table a dumped route is in: `RTA_TABLE` when present (ids above 255
+/// only fit there), the header's byte otherwise.
+pub(crate) fn route_table(route: &RouteMessage) -> u32 {
+    route
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(table) => Some(*table),
+            _ => None,
+        })
+        .unwrap_or(u32::from(route.header.table))
 }
 
 fn link_request(ifindex: u32) -> LinkMessage {

@@ -10,5 +10,7 @@ mod two_gateways;
 mod vrouterd_process;
 
 pub use netns::{LabError, Netns, is_root, unique_tag, veth};
-pub use two_gateways::{DESTINATION, SERVER_CONFIG, TTL_VIA_GW1, TTL_VIA_GW2, TwoGatewayLab};
+pub use two_gateways::{
+    DESTINATION, SERVER_CONFIG, SERVER_PORTS, TTL_VIA_GW1, TTL_VIA_GW2, TwoGatewayLab,
+};
 pub use vrouterd_process::VrouterdProcess;

@@ -21,8 +21,9 @@ pub const TTL_VIA_GW1: u8 = 63;
 /// Reply TTL through gw2 (33, minus the router's hop).
 pub const TTL_VIA_GW2: u8 = 32;
 
-/// The router's configuration in this lab.
-pub const SERVER_CONFIG: &str = r#"[system]
+macro_rules! server_ports {
+    () => {
+        r#"[system]
 control-plane-core = 0
 dataplane-cores = [1]
 idle = "backoff"
@@ -38,7 +39,18 @@ addresses = ["192.0.2.1/24"]
 [[port]]
 name = "up2"
 addresses = ["198.51.100.1/24"]
+"#
+    };
+}
 
+/// The router's system and port sections in this lab, to which a test
+/// adds its own routes.
+pub const SERVER_PORTS: &str = server_ports!();
+
+/// The router's configuration in this lab.
+pub const SERVER_CONFIG: &str = concat!(
+    server_ports!(),
+    r#"
 [[static-route]]
 prefix = "0.0.0.0/0"
 [[static-route.next-hop]]
@@ -47,7 +59,8 @@ tier = "primary"
 [[static-route.next-hop]]
 via = "198.51.100.2"
 tier = "backup"
-"#;
+"#
+);
 
 /// The namespaces and the router of the lab; all removed on drop.
 pub struct TwoGatewayLab {
@@ -86,10 +99,20 @@ impl TwoGatewayLab {
 
     /// Starts vrouterd (`exe`) in the server namespace.
     pub fn start_router(&mut self, exe: &Path, log_filter: &str) -> Result<(), LabError> {
+        self.start_router_with(exe, SERVER_CONFIG, log_filter)
+    }
+
+    /// Starts vrouterd with another configuration (same ports).
+    pub fn start_router_with(
+        &mut self,
+        exe: &Path,
+        config: &str,
+        log_filter: &str,
+    ) -> Result<(), LabError> {
         self.router = Some(VrouterdProcess::start(
             &self.server,
             exe,
-            SERVER_CONFIG,
+            config,
             log_filter,
         )?);
         Ok(())

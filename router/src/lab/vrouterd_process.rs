@@ -26,7 +26,19 @@ impl VrouterdProcess {
             .map_err(|e| LabError(format!("cannot write {}: {e}", cfg.display())))?;
         let log = dir.join("vrouterd.log");
         let cfg_arg = cfg.to_string_lossy().into_owned();
-        let child = ns.spawn(exe, &["--config", &cfg_arg, "--log", log_filter], &log)?;
+        let state = dir.join("state").to_string_lossy().into_owned();
+        let child = ns.spawn(
+            exe,
+            &[
+                "--config",
+                &cfg_arg,
+                "--state-dir",
+                &state,
+                "--log",
+                log_filter,
+            ],
+            &log,
+        )?;
         let mut process = VrouterdProcess {
             child: Some(child),
             log,

@@ -144,6 +144,24 @@ impl Collector for RouterCollector {
                 .iter()
                 .map(|&r| (labels(&[("reason", r.label())]), c.drops(r))),
         )?;
+        // Per ingress port, only the reasons that happened: 25 reasons ×
+        // every port of zeros would drown the scrape.
+        let mut port_drops = Vec::new();
+        for &(name, i) in &ports {
+            for &r in DropReason::ALL.iter() {
+                let n = c.port_drops(Some(i), r);
+                if n > 0 {
+                    port_drops.push((labels(&[("port", name), ("reason", r.label())]), n));
+                }
+            }
+        }
+        family(
+            &mut e,
+            "vrouter_port_drops",
+            "Packets received on the port and dropped, by reason (reasons seen so far).",
+            MetricType::Counter,
+            port_drops,
+        )?;
         family(
             &mut e,
             "vrouter_punts",

@@ -2,7 +2,8 @@
 //! each way (NDJSON) over the Unix socket. Every field is documented in
 //! `docs/api.md`; names are snake_case and stable within a version.
 //!
-//! A request: `{"version":1,"request":{"show":"routes","prefix":"10.0.0.0/8"}}`.
+//! A request: `{"version":1,"request":{"show":"routes","prefix":"10.0.0.0/8"}}`
+//! or `{"version":1,"request":{"config":"commit","text":"…"}}`.
 //! A reply: `{"version":1,"ok":{…}}` or
 //! `{"version":1,"error":{"code":"unknown_request","message":"…"}}`.
 //!
@@ -18,15 +19,16 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigDiff, ConfigUnit, HistoryEntry};
 
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
 
-/// Longest request line accepted, newline excluded. A request is a few
-/// hundred bytes; the limit only bounds what a broken client can make the
-/// daemon buffer.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Longest request line accepted, newline excluded. A `show` is a few
+/// hundred bytes, a `config commit` carries the whole file (tens of
+/// thousands of static routes fit); the limit only bounds what a broken
+/// client can make the daemon buffer.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// One request line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,12 +37,73 @@ pub struct RequestEnvelope {
     pub request: Request,
 }
 
-/// What a client asks for. Today only `show` requests exist; configuration
-/// requests come with commit/rollback.
+/// What a client asks for: a read-only `show`, or a configuration
+/// transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Request {
     Show(Show),
+    Config(ConfigRequest),
+}
+
+/// `{"config": KIND, …}`: validate, compare, commit, confirm, roll back, or
+/// list the history. The daemon gets the configuration's text; `path`
+/// only names it in error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "config", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ConfigRequest {
+    /// Check the text against this daemon's machine; change nothing.
+    Validate {
+        text: String,
+        #[serde(default)]
+        path: Option<String>,
+    },
+    /// What committing the text would change.
+    Diff {
+        text: String,
+        #[serde(default)]
+        path: Option<String>,
+    },
+    /// Make the text the running configuration.
+    Commit {
+        text: String,
+        #[serde(default)]
+        path: Option<String>,
+        /// Roll back by itself unless confirmed within this many seconds.
+        #[serde(default, alias = "confirm-seconds")]
+        confirm_seconds: Option<u64>,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    /// Confirm the commit awaiting confirmation.
+    Confirm,
+    /// Go back `steps` commits (default 1: the configuration before the
+    /// running one).
+    Rollback {
+        #[serde(default)]
+        steps: Option<usize>,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    History,
+}
+
+impl ConfigRequest {
+    /// Every `config` kind, as written on the wire.
+    pub const KINDS: &'static [&'static str] = &[
+        "validate", "diff", "commit", "confirm", "rollback", "history",
+    ];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Validate { .. } => "validate",
+            Self::Diff { .. } => "diff",
+            Self::Commit { .. } => "commit",
+            Self::Confirm => "confirm",
+            Self::Rollback { .. } => "rollback",
+            Self::History => "history",
+        }
+    }
 }
 
 /// `{"show": KIND, …}`: a read-only view of the running router.
@@ -126,6 +189,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// A sentence for people, saying what to do.
     pub message: String,
+    /// Each problem found, with its place in the configuration
+    /// (`invalid_config`, `apply_failed`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ConfigProblem>,
 }
 
 impl ApiError {
@@ -133,8 +200,29 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            errors: Vec::new(),
         }
     }
+
+    pub fn with_errors(mut self, errors: Vec<ConfigProblem>) -> Self {
+        self.errors = errors;
+        self
+    }
+}
+
+/// One problem with a configuration, where it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigProblem {
+    /// 1-based; 0 when it is not about one line (the file as a whole, or
+    /// an apply failure).
+    pub line: usize,
+    /// 1-based, in characters; 0 with `line`.
+    pub column: usize,
+    /// The key path (`static-route[0].next-hop[1].via`) or, for an apply
+    /// failure, the unit (`port[eth1]`); empty for the whole file.
+    pub key: String,
+    pub message: String,
+    pub help: Option<String>,
 }
 
 impl fmt::Display for ApiError {
@@ -164,6 +252,19 @@ pub enum ErrorCode {
     Busy,
     /// The daemon failed to answer; the message says why.
     Internal,
+    /// The configuration text does not validate; `errors` lists why.
+    InvalidConfig,
+    /// The daemon could not make the configuration run; it runs what it
+    /// ran before.
+    ApplyFailed,
+    /// `config confirm` with no commit awaiting confirmation.
+    NothingToConfirm,
+    /// `config rollback` further back than the history goes.
+    NoSuchCommit,
+    /// Saving the configuration or its history failed (disk full, …).
+    StoreFailed,
+    /// This daemon does not take configuration requests.
+    NotSupported,
     Unknown(String),
 }
 
@@ -177,6 +278,12 @@ impl ErrorCode {
             Self::LineTooLong => "line_too_long",
             Self::Busy => "busy",
             Self::Internal => "internal",
+            Self::InvalidConfig => "invalid_config",
+            Self::ApplyFailed => "apply_failed",
+            Self::NothingToConfirm => "nothing_to_confirm",
+            Self::NoSuchCommit => "no_such_commit",
+            Self::StoreFailed => "store_failed",
+            Self::NotSupported => "not_supported",
             Self::Unknown(s) => s,
         }
     }
@@ -192,6 +299,12 @@ impl From<String> for ErrorCode {
             "line_too_long" => Self::LineTooLong,
             "busy" => Self::Busy,
             "internal" => Self::Internal,
+            "invalid_config" => Self::InvalidConfig,
+            "apply_failed" => Self::ApplyFailed,
+            "nothing_to_confirm" => Self::NothingToConfirm,
+            "no_such_commit" => Self::NoSuchCommit,
+            "store_failed" => Self::StoreFailed,
+            "not_supported" => Self::NotSupported,
             _ => Self::Unknown(s),
         }
     }
@@ -257,10 +370,18 @@ pub fn decode_request(line: &str) -> Result<Request, ApiError> {
             "\"request\" is {request}, not an object like {{\"show\":\"routes\"}}"
         )));
     };
+    if fields.contains_key("show") && fields.contains_key("config") {
+        return Err(invalid(
+            "a request is either {\"show\":KIND} or {\"config\":KIND}, not both",
+        ));
+    }
+    if let Some(kind) = fields.get("config") {
+        return decode_config_request(kind, &request);
+    }
     let Some(kind) = fields.get("show") else {
         return Err(ApiError::new(
             ErrorCode::UnknownRequest,
-            "the request asks for nothing this daemon knows: the only requests are {\"show\":KIND}",
+            "the request asks for nothing this daemon knows: the requests are {\"show\":KIND} and {\"config\":KIND}",
         ));
     };
     let Some(kind) = kind.as_str() else {
@@ -286,6 +407,40 @@ pub fn decode_request(line: &str) -> Result<Request, ApiError> {
         return Err(invalid(format!("show {kind}: unknown field \"{extra}\"")));
     }
     Ok(Request::Show(show))
+}
+
+fn decode_config_request(kind: &Value, request: &Value) -> Result<Request, ApiError> {
+    let Some(kind) = kind.as_str() else {
+        return Err(invalid(format!("\"config\" is {kind}, not a string")));
+    };
+    if !ConfigRequest::KINDS.contains(&kind) {
+        return Err(ApiError::new(
+            ErrorCode::UnknownRequest,
+            format!(
+                "unknown config \"{kind}\"; this daemon knows config {}",
+                ConfigRequest::KINDS.join(", ")
+            ),
+        ));
+    }
+    let config: ConfigRequest = serde_json::from_value(request.clone())
+        .map_err(|e| invalid(format!("config {kind}: {e}")))?;
+    // serde ignores extra fields next to a unit variant's tag.
+    if matches!(config, ConfigRequest::Confirm | ConfigRequest::History)
+        && let Value::Object(fields) = request
+        && let Some(extra) = fields.keys().find(|k| *k != "config")
+    {
+        return Err(invalid(format!("config {kind}: unknown field \"{extra}\"")));
+    }
+    if let ConfigRequest::Commit {
+        confirm_seconds: Some(0),
+        ..
+    } = config
+    {
+        return Err(invalid(
+            "config commit: confirm_seconds must be at least 1 (leave it out for a plain commit)",
+        ));
+    }
+    Ok(Request::Config(config))
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -649,6 +804,82 @@ pub struct ConfigReply {
     pub config: Config,
 }
 
+wire_words! {
+    /// How a `config commit` or `config rollback` ended.
+    CommitResult {
+        /// The candidate runs now.
+        Committed => "committed",
+        /// The candidate is what runs already: nothing was done.
+        NoChanges => "no_changes",
+        /// No changes, and the commit awaiting confirmation is confirmed.
+        Confirmed => "confirmed",
+        /// No changes, and the confirm window was restarted.
+        ConfirmExtended => "confirm_extended",
+    }
+}
+
+/// `config validate`: the text is a valid configuration for this daemon
+/// (an invalid one is an `invalid_config` error).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidateReply {
+    pub valid: bool,
+}
+
+/// `config diff`: a [`ConfigDiff`], `{"changes":[…],"units":[…]}`.
+pub type DiffReply = ConfigDiff;
+
+/// `config commit` and `config rollback`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitReply {
+    pub result: CommitResult,
+    /// The history entry of the configuration now running.
+    pub id: Option<u64>,
+    pub diff: ConfigDiff,
+    /// Units the daemon restarted.
+    pub restarted: Vec<ConfigUnit>,
+    pub notes: Vec<String>,
+    /// The open confirm window after this request, if any.
+    pub pending: Option<PendingReply>,
+    /// Commits this one confirmed.
+    pub confirmed: Vec<u64>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// An open confirm window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReply {
+    /// The unconfirmed commits, oldest first.
+    pub commits: Vec<u64>,
+    /// Until the configuration rolls back by itself.
+    pub seconds_left: u64,
+    /// The history entry it then goes back to.
+    pub rollback_to: Option<u64>,
+}
+
+/// `config confirm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmReply {
+    pub confirmed: Vec<u64>,
+    pub id: Option<u64>,
+    pub message: String,
+}
+
+/// `config history`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryReply {
+    pub commits: Vec<HistoryItem>,
+    pub pending: Option<PendingReply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    /// `config rollback` with this many steps restores it (0: running).
+    pub rollback: usize,
+    #[serde(flatten)]
+    pub entry: HistoryEntry,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -752,9 +983,12 @@ mod tests {
         assert_eq!(e.code, ErrorCode::UnknownRequest);
         assert!(e.message.contains("nexthop-groups"), "{}", e.message);
         assert_eq!(
-            code(r#"{"version":1,"request":{"config":"commit"}}"#),
+            code(r#"{"version":1,"request":{"bgp":"neighbors"}}"#),
             ErrorCode::UnknownRequest
         );
+        let e = decode_request(r#"{"version":1,"request":{"config":"load"}}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnknownRequest);
+        assert!(e.message.contains("rollback"), "{}", e.message);
     }
 
     #[test]
@@ -801,6 +1035,12 @@ mod tests {
             ErrorCode::LineTooLong,
             ErrorCode::Busy,
             ErrorCode::Internal,
+            ErrorCode::InvalidConfig,
+            ErrorCode::ApplyFailed,
+            ErrorCode::NothingToConfirm,
+            ErrorCode::NoSuchCommit,
+            ErrorCode::StoreFailed,
+            ErrorCode::NotSupported,
             ErrorCode::Unknown("quota_exceeded".into()),
         ] {
             let json = serde_json::to_string(&code).unwrap();
@@ -874,5 +1114,101 @@ mod tests {
             serde_json::from_str::<NamedPortCounters>(&json).unwrap(),
             counters
         );
+    }
+
+    #[test]
+    fn every_config_request_round_trips() {
+        let requests = [
+            ConfigRequest::Validate {
+                text: "[[port]]\nname = \"p1\"\n".into(),
+                path: Some("/etc/vrouter/vrouter.toml".into()),
+            },
+            ConfigRequest::Diff {
+                text: String::new(),
+                path: None,
+            },
+            ConfigRequest::Commit {
+                text: "x".into(),
+                path: None,
+                confirm_seconds: Some(300),
+                comment: Some("new uplink".into()),
+            },
+            ConfigRequest::Confirm,
+            ConfigRequest::Rollback {
+                steps: Some(2),
+                comment: None,
+            },
+            ConfigRequest::History,
+        ];
+        assert_eq!(requests.len(), ConfigRequest::KINDS.len());
+        for config in requests {
+            assert!(ConfigRequest::KINDS.contains(&config.kind()));
+            let request = Request::Config(config);
+            let line = encode_request(&request);
+            assert_eq!(decode_request(&line), Ok(request), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_documented_config_forms_are_read() {
+        let line = r#"{"version":1,"request":{"config":"commit","text":"t","confirm-seconds":60,"comment":"c"}}"#;
+        assert_eq!(
+            decode_request(line),
+            Ok(Request::Config(ConfigRequest::Commit {
+                text: "t".into(),
+                path: None,
+                confirm_seconds: Some(60),
+                comment: Some("c".into()),
+            }))
+        );
+        let line = r#"{"version":1,"request":{"config":"rollback"}}"#;
+        assert_eq!(
+            decode_request(line),
+            Ok(Request::Config(ConfigRequest::Rollback {
+                steps: None,
+                comment: None
+            }))
+        );
+    }
+
+    #[test]
+    fn invalid_config_requests() {
+        for line in [
+            r#"{"version":1,"request":{"config":"commit"}}"#,
+            r#"{"version":1,"request":{"config":"diff","text":7}}"#,
+            r#"{"version":1,"request":{"config":"commit","text":"t","confirm_seconds":0}}"#,
+            r#"{"version":1,"request":{"config":"commit","text":"t","confirm_seconds":-5}}"#,
+            r#"{"version":1,"request":{"config":"commit","text":"t","force":true}}"#,
+            r#"{"version":1,"request":{"config":"confirm","now":true}}"#,
+            r#"{"version":1,"request":{"config":"history","limit":3}}"#,
+            r#"{"version":1,"request":{"config":"rollback","steps":"one"}}"#,
+            r#"{"version":1,"request":{"config":1}}"#,
+            r#"{"version":1,"request":{"config":"history","show":"routes"}}"#,
+        ] {
+            assert_eq!(code(line), ErrorCode::InvalidRequest, "{line}");
+        }
+    }
+
+    #[test]
+    fn config_errors_travel_in_the_error_object() {
+        let plain = ApiError::new(ErrorCode::NothingToConfirm, "nothing");
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"code":"nothing_to_confirm","message":"nothing"}"#
+        );
+        let e =
+            ApiError::new(ErrorCode::InvalidConfig, "1 error").with_errors(vec![ConfigProblem {
+                line: 3,
+                column: 7,
+                key: "port[0].mtu".into(),
+                message: "too big".into(),
+                help: None,
+            }]);
+        let line = encode_response(Outcome::Error(e.clone()));
+        assert_eq!(
+            line,
+            r#"{"version":1,"error":{"code":"invalid_config","message":"1 error","errors":[{"line":3,"column":7,"key":"port[0].mtu","message":"too big","help":null}]}}"#
+        );
+        assert_eq!(decode_reply::<Value>(&line), Ok(Err(e)));
     }
 }

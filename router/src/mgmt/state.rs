@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use controlplane::rib::{Rib, RouteKind};
+use controlplane::route::{RouteNextHop, RouteSource as RibSource};
 use dataplane::fib::{FibWriter, FlowHasher, GroupId, NextHopGroup, NextHopId, RouteTarget};
 use dataplane::packet::MacAddr;
 use dataplane::pipeline::{CoreCounters, DropReason, PuntClass};
@@ -26,8 +28,17 @@ use super::api::{
     NeighborsReply, NextHop, NexthopGroupsReply, PortCounters, Request, Route, RouteSource,
     RoutesReply, Show, Target, Tier,
 };
+use super::config_control::ConfigControl;
 use super::neighbor_snapshot::NeighborSnapshot;
 use crate::config::{self, Config};
+
+/// (tier, port, gateway, weight) of each next hop with a known port; a
+/// recursive next hop shows through what it resolved to, in the FIB.
+fn forward_hops(hops: &[RouteNextHop]) -> Vec<(u8, PortId, Option<IpAddr>, u32)> {
+    hops.iter()
+        .filter_map(|h| Some((h.tier, h.port?, h.gateway, h.weight)))
+        .collect()
+}
 
 /// IP protocols whose first four bytes are ports the flow hash reads.
 const PROTOCOLS_WITH_PORTS: [u8; 3] = [6, 17, 132];
@@ -60,6 +71,11 @@ pub struct RouterState {
     pub host_drops: Arc<AtomicU64>,
     pub neighbors: Arc<NeighborSnapshot>,
     pub carrier: Box<CarrierFn>,
+    /// Serves `{"config": …}` requests; `None` answers them `not_supported`.
+    pub config_control: Option<Arc<dyn ConfigControl>>,
+    /// The running RIB; `None` in an offline state, whose routes are the
+    /// configuration's. Locked before `fib` when both are needed.
+    pub rib: Option<Arc<Mutex<Rib>>>,
 }
 
 /// A route the configuration asks for, before asking the FIB.
@@ -121,12 +137,22 @@ impl RouterState {
             host_drops: Arc::new(AtomicU64::new(0)),
             neighbors: Arc::new(NeighborSnapshot::new()),
             carrier: Box::new(|_| None),
+            config_control: None,
+            rib: None,
         })
     }
 
     /// Answers one request.
     pub fn answer(&self, request: &Request) -> Result<Value, ApiError> {
-        let Request::Show(show) = request;
+        let show = match request {
+            Request::Show(show) => show,
+            Request::Config(config) => {
+                return super::config_control::dispatch(
+                    self.config_control.as_deref(),
+                    config.clone(),
+                );
+            }
+        };
         match show {
             Show::Interfaces => to_value(&self.interfaces()),
             Show::Routes { prefix } => to_value(&self.routes(*prefix)),
@@ -213,7 +239,48 @@ impl RouterState {
             .unwrap_or_default()
     }
 
+    /// Every candidate the RIB holds, or with no RIB those the
+    /// configuration makes.
     fn candidates(&self) -> Vec<Candidate> {
+        match &self.rib {
+            Some(rib) => Self::rib_candidates(&rib.lock().unwrap_or_else(PoisonError::into_inner)),
+            None => self.config_candidates(),
+        }
+    }
+
+    fn rib_candidates(rib: &Rib) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for entry in rib.routes() {
+            for view in &entry.candidates {
+                let c = &view.candidate;
+                let (source, wanted) = match (&c.source, &c.kind) {
+                    (_, RouteKind::Local) => (RouteSource::Local, Wanted::Local),
+                    (RibSource::Connected, RouteKind::Forward(hops)) => {
+                        (RouteSource::Connected, Wanted::Forward(forward_hops(hops)))
+                    }
+                    (RibSource::Static, RouteKind::Forward(hops)) => {
+                        (RouteSource::Static, Wanted::Forward(forward_hops(hops)))
+                    }
+                    (RibSource::Static, RouteKind::Blackhole) => {
+                        (RouteSource::Static, Wanted::Blackhole)
+                    }
+                    (RibSource::Static, RouteKind::Reject) => (RouteSource::Static, Wanted::Reject),
+                    // Sources `show routes` cannot name yet (OSPF, BGP)
+                    // arrive with their protocols.
+                    _ => continue,
+                };
+                out.push(Candidate {
+                    prefix: entry.prefix,
+                    source,
+                    distance: c.distance,
+                    wanted,
+                });
+            }
+        }
+        out
+    }
+
+    fn config_candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
         for (i, port) in self.config().ports.iter().enumerate() {
             let Ok(pid) = PortId::try_from(i) else {

@@ -1,0 +1,190 @@
+//! The control-plane thread: one `mio` event loop with its timer wheel
+//! driving the protocols (today: static routes with their probes), the
+//! link monitor, configuration commits from the API, and one RIB commit per
+//! turn into the lock-free FIB.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use controlplane::clock::MonotonicClock;
+use controlplane::event_loop::{ActionSink, EventLoop, ProtocolHandle};
+use controlplane::protocol::{Action, Input, PortId};
+use controlplane::route::RibUpdate;
+use controlplane::static_routing::{StaticNotification, StaticRouting};
+use crossbeam_channel::Receiver;
+
+use super::config_apply::{ConfigJob, ConfigRunner};
+use super::link_monitor::{self, LinkMonitor};
+use super::probe_io::ProbeIo;
+use super::routing::Routing;
+use super::static_config::static_routing_config;
+use super::{DaemonError, err};
+use crate::config::Config;
+
+/// What the static protocol's actions act on.
+struct StaticSink {
+    routing: Rc<RefCell<Routing>>,
+    probes: Rc<RefCell<ProbeIo>>,
+}
+
+impl ActionSink<StaticNotification> for StaticSink {
+    fn send(&mut self, port: PortId, _bytes: Vec<u8>) {
+        tracing::warn!(
+            port,
+            "the static protocol asked to send a packet; it has none to send"
+        );
+    }
+
+    fn rib(&mut self, update: RibUpdate) {
+        self.routing.borrow_mut().apply(update);
+    }
+
+    fn notify(&mut self, notification: StaticNotification) {
+        match notification {
+            StaticNotification::NextHopHealth { next_hop, live } => {
+                tracing::info!(
+                    port = next_hop.port,
+                    gateway = ?next_hop.gateway,
+                    live,
+                    "static next hop is now {}",
+                    if live { "healthy" } else { "unhealthy" }
+                );
+                self.routing
+                    .borrow_mut()
+                    .set_verdict(next_hop.port, next_hop.gateway, Some(live));
+            }
+            StaticNotification::SendProbe {
+                probe,
+                port,
+                kind,
+                target,
+                seq,
+            } => self
+                .probes
+                .borrow_mut()
+                .send(probe, port, kind, target, seq),
+            StaticNotification::ProbeState {
+                probe,
+                port,
+                target,
+                up,
+            } => tracing::info!(
+                probe,
+                port,
+                %target,
+                "probe target is {}",
+                if up { "answering" } else { "not answering" }
+            ),
+        }
+    }
+
+    fn observe(&mut self, _now: u64, action: &Action<StaticNotification>) {
+        // A probe's timer is cancelled exactly when the protocol stops the
+        // probe: its socket goes with it.
+        if let Action::CancelTimer { token } = action {
+            self.probes.borrow_mut().close(*token);
+        }
+    }
+}
+
+pub struct ControlPlane {
+    event_loop: EventLoop<MonotonicClock>,
+    routing: Rc<RefCell<Routing>>,
+    probes: Rc<RefCell<ProbeIo>>,
+    statics: ProtocolHandle<StaticRouting>,
+    links: LinkMonitor,
+    config: ConfigRunner,
+    jobs: Receiver<ConfigJob>,
+}
+
+impl ControlPlane {
+    pub fn new(
+        config: &Arc<Config>,
+        routing: Routing,
+        probes: ProbeIo,
+        runner: ConfigRunner,
+        jobs: Receiver<ConfigJob>,
+    ) -> Result<Self, DaemonError> {
+        let mut event_loop = EventLoop::new(MonotonicClock::new())
+            .map_err(|e| err("creating the control-plane event loop", e))?;
+        let links = LinkMonitor::new(config.ports.iter().map(|p| p.name.clone()).collect());
+        let down: Vec<PortId> = (0..config.ports.len())
+            .filter_map(|i| PortId::try_from(i).ok())
+            .filter(|p| !routing.link_up(*p))
+            .collect();
+        let routing = Rc::new(RefCell::new(routing));
+        let probes = Rc::new(RefCell::new(probes));
+        let statics = event_loop.add_protocol(
+            StaticRouting::new("static", static_routing_config(config), down),
+            Box::new(StaticSink {
+                routing: Rc::clone(&routing),
+                probes: Rc::clone(&probes),
+            }),
+        );
+        Ok(ControlPlane {
+            event_loop,
+            routing,
+            probes,
+            statics,
+            links,
+            config: runner,
+            jobs,
+        })
+    }
+
+    /// Runs until `stop` is raised or `dataplane_alive` says the dataplane
+    /// thread is gone.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        dataplane_alive: impl Fn() -> bool,
+        carrier: impl Fn(&str) -> bool,
+    ) -> Result<(), DaemonError> {
+        while !stop.load(Ordering::Relaxed) && dataplane_alive() {
+            self.event_loop
+                .turn(Some(link_monitor::POLL_INTERVAL))
+                .map_err(|e| err("control-plane event loop", e))?;
+            for (port, name, up) in self.links.poll(&carrier) {
+                tracing::info!(port = %name, up, "link state changed: next hops on it are now {}", if up { "live" } else { "down" });
+                self.routing.borrow_mut().set_link(port, up);
+                self.event_loop
+                    .deliver(self.statics, Input::Interface { port, up });
+            }
+            while let Ok(job) = self.jobs.try_recv() {
+                self.config
+                    .handle(job, &mut self.event_loop, self.statics, &self.routing);
+                // Each commit is published before the next is applied, so
+                // a commit's answer means its routes are in the FIB.
+                self.routing.borrow_mut().commit();
+            }
+            self.config
+                .poll(&mut self.event_loop, self.statics, &self.routing);
+            ProbeIo::sync(&self.probes, &mut self.event_loop, self.statics);
+            self.routing.borrow_mut().commit();
+        }
+        self.event_loop.shutdown();
+        let mut routing = self.routing.borrow_mut();
+        routing.commit();
+        if let Some(kernel) = routing.take_kernel_mirror() {
+            kernel.stop();
+        }
+        Ok(())
+    }
+
+    /// One turn without waiting, then a commit: the protocols' first
+    /// routes reach the FIB before the dataplane starts.
+    pub fn prime(&mut self) -> Result<(), DaemonError> {
+        self.event_loop
+            .turn(Some(std::time::Duration::ZERO))
+            .map_err(|e| err("control-plane event loop", e))?;
+        ProbeIo::sync(&self.probes, &mut self.event_loop, self.statics);
+        self.routing.borrow_mut().commit();
+        Ok(())
+    }
+
+    pub fn set_router_state(&mut self, state: Arc<crate::mgmt::RouterState>) {
+        self.config.set_router_state(state);
+    }
+}
