@@ -11,8 +11,6 @@
 mod mgmt_support;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mgmt_support::{parse_exposition, sample};
@@ -20,50 +18,6 @@ use serde_json::Value;
 use support::*;
 
 const METRICS: &str = "127.0.0.1:9101";
-
-fn vrctl_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("VRCTL") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/mgmt_netns-<hash> → target/<profile>/vrctl
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("vrctl"))
-        .unwrap();
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p cli` (or run `cargo test -p router -p cli`)",
-        path.display()
-    );
-    path
-}
-
-/// `vrctl -s SOCKET ARGS…`: stdout, asserting exit 0.
-fn vrctl(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(vrctl_path())
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "vrctl {args:?} exited {}: {stdout}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn vrctl_json(socket: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let text = vrctl(socket, &all);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("vrctl {args:?}: {e}: {text}"))
-}
 
 fn ping_until_ok(ns: &Netns, target: &str, tries: u32) {
     for _ in 0..tries {

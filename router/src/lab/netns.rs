@@ -92,6 +92,18 @@ impl Netns {
         output("ip", &["netns", "exec", &self.name, "sh", "-c", cmd])
     }
 
+    /// Starts `cmd` through `sh -c` inside the namespace, in the
+    /// background, its stdout and stderr piped to the caller.
+    pub fn spawn_sh(&self, cmd: &str) -> Result<Child, LabError> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, "sh", "-c", cmd])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| LabError(format!("cannot start `{cmd}` in {}: {e}", self.name)))
+    }
+
     /// Starts `program` inside the namespace, its output to `log`.
     pub fn spawn(&self, program: &Path, args: &[&str], log: &Path) -> Result<Child, LabError> {
         let file = std::fs::File::create(log)

@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
+
+use serde_json::Value;
 
 pub use router::lab::{Netns, is_root, unique_tag};
 
@@ -129,4 +133,49 @@ mtu = {p2_mtu}
 {extra}"#
         )
     }
+}
+
+/// vrctl, built beside this test binary (or `$VRCTL`).
+pub fn vrctl_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("VRCTL") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/vrctl
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("vrctl"))
+        .unwrap();
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p cli` (or run `cargo test -p router -p cli`)",
+        path.display()
+    );
+    path
+}
+
+/// `vrctl -s SOCKET ARGS…`: stdout, asserting exit 0.
+pub fn vrctl(socket: &Path, args: &[&str]) -> String {
+    let out = Command::new(vrctl_path())
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "vrctl {args:?} exited {}: {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+pub fn vrctl_json(socket: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let text = vrctl(socket, &all);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("vrctl {args:?}: {e}: {text}"))
 }
