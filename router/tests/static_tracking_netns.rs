@@ -8,16 +8,25 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use controlplane::protocol::Action;
+use controlplane::recorder::replay;
+use controlplane::static_routing::{
+    NextHopRef, StaticNotification, StaticRouting, StaticRoutingConfig,
+};
 use router::lab::{SERVER_PORTS, TTL_VIA_GW1, TTL_VIA_GW2, TwoGatewayLab};
 use support::{Sh, skip_unless_root};
 
 fn lab_with(config: &str) -> TwoGatewayLab {
     let mut lab = TwoGatewayLab::build().unwrap_or_else(|e| panic!("{e}"));
+    start(&mut lab, config, &[]);
+    lab
+}
+
+fn start(lab: &mut TwoGatewayLab, config: &str, extra: &[&str]) {
     let exe = Path::new(env!("CARGO_BIN_EXE_vrouterd"));
-    if let Err(e) = lab.start_router_with(exe, config, "info,router=debug") {
+    if let Err(e) = lab.start_router_with(exe, config, "info,router=debug", extra) {
         panic!("{e}");
     }
-    lab
 }
 
 fn log(lab: &TwoGatewayLab) -> String {
@@ -63,7 +72,11 @@ via = "198.51.100.2"
 tier = "backup"
 "#
     );
-    let lab = lab_with(&config);
+    let mut lab = TwoGatewayLab::build().unwrap_or_else(|e| panic!("{e}"));
+    let record = std::env::temp_dir()
+        .join(format!("vrouterd-{}", lab.server.name))
+        .join("record.jsonl");
+    start(&mut lab, &config, &["--record", record.to_str().unwrap()]);
     wait_for_path(&lab, TTL_VIA_GW1, Duration::from_secs(10), "at start");
 
     // gw1 stays up (link, ARP) but stops answering pings: only the probe
@@ -86,6 +99,34 @@ tier = "backup"
         TTL_VIA_GW1,
         Duration::from_secs(5),
         "after gw1 answered again",
+    );
+
+    // The recording replays, on a fresh protocol instance, to the same
+    // story: gw1 healthy, unhealthy, healthy again.
+    assert!(lab.router.as_mut().unwrap().stop());
+    let file = std::fs::File::open(&record).expect("the recording was written");
+    let mut fresh = StaticRouting::new("static", StaticRoutingConfig::default(), []);
+    let actions = replay(std::io::BufReader::new(file), &mut fresh).expect("the recording replays");
+    let gw1 = NextHopRef {
+        port: 1,
+        gateway: Some("192.0.2.2".parse().unwrap()),
+    };
+    let verdicts: Vec<bool> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notify(StaticNotification::NextHopHealth { next_hop, live })
+                if *next_hop == gw1 =>
+            {
+                Some(*live)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![false, true, false, true],
+        "unknown at start, up, silent, back (replayed from {})",
+        record.display()
     );
 }
 

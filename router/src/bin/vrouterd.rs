@@ -31,6 +31,11 @@ struct Cli {
     /// (e.g. for several routers on one machine, one directory each).
     #[arg(long, value_name = "DIR", requires = "config")]
     state_dir: Option<PathBuf>,
+    /// Record every input of the control-plane protocols (config,
+    /// interface events, timers, probe answers) to this file as JSON
+    /// lines, for a deterministic replay (`controlplane::recorder`).
+    #[arg(long, value_name = "FILE", requires = "config")]
+    record: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
@@ -153,6 +158,7 @@ fn main() -> ExitCode {
         bench_routes: cli.bench_routes,
         config_path: path,
         state_dir: cli.state_dir,
+        record: cli.record,
     };
     match router::daemon::run(&config, &options, stop) {
         Ok(()) => {

@@ -12,7 +12,7 @@ use controlplane::clock::MonotonicClock;
 use controlplane::event_loop::{ActionSink, EventLoop, ProtocolHandle};
 use controlplane::protocol::{Action, Input, PortId};
 use controlplane::route::RibUpdate;
-use controlplane::static_routing::{StaticNotification, StaticRouting};
+use controlplane::static_routing::{StaticNotification, StaticRouting, StaticRoutingConfig};
 use crossbeam_channel::Receiver;
 
 use super::config_apply::{ConfigJob, ConfigRunner};
@@ -106,9 +106,16 @@ impl ControlPlane {
         probes: ProbeIo,
         runner: ConfigRunner,
         jobs: Receiver<ConfigJob>,
+        record: Option<&std::path::Path>,
     ) -> Result<Self, DaemonError> {
         let mut event_loop = EventLoop::new(MonotonicClock::new())
             .map_err(|e| err("creating the control-plane event loop", e))?;
+        if let Some(path) = record {
+            let file = std::fs::File::create(path)
+                .map_err(|e| err(format!("--record {}", path.display()), e))?;
+            event_loop.record_to(Box::new(std::io::BufWriter::new(file)));
+            tracing::info!(file = %path.display(), "recording every protocol input (replay with controlplane::recorder::replay)");
+        }
         let links = LinkMonitor::new(config.ports.iter().map(|p| p.name.clone()).collect());
         let down: Vec<PortId> = (0..config.ports.len())
             .filter_map(|i| PortId::try_from(i).ok())
@@ -116,13 +123,23 @@ impl ControlPlane {
             .collect();
         let routing = Rc::new(RefCell::new(routing));
         let probes = Rc::new(RefCell::new(probes));
+        // Started empty, then given its configuration and the ports that
+        // are down as inputs: a recording then holds everything the
+        // protocol ever learnt, and replays from a fresh instance.
         let statics = event_loop.add_protocol(
-            StaticRouting::new("static", static_routing_config(config), down),
+            StaticRouting::new("static", StaticRoutingConfig::default(), []),
             Box::new(StaticSink {
                 routing: Rc::clone(&routing),
                 probes: Rc::clone(&probes),
             }),
         );
+        event_loop
+            .turn(Some(std::time::Duration::ZERO))
+            .map_err(|e| err("control-plane event loop", e))?;
+        event_loop.reconfigure(statics, static_routing_config(config));
+        for port in down {
+            event_loop.deliver(statics, Input::Interface { port, up: false });
+        }
         Ok(ControlPlane {
             event_loop,
             routing,

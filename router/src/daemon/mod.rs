@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub config_path: std::path::PathBuf,
     /// Overrides `[management] state-dir`.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Records every protocol input to this file (JSON lines).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Runs the router until `stop` is raised (the signal handlers raise it).
@@ -272,7 +274,14 @@ fn run_with_twins(
     let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(16);
     let twin_names: Vec<String> = twins.iter().map(|t| t.tap.name().to_owned()).collect();
     let probes = ProbeIo::new(config, &twin_names);
-    let mut control = ControlPlane::new(&config_arc, routing, probes, runner, jobs_rx)?;
+    let mut control = ControlPlane::new(
+        &config_arc,
+        routing,
+        probes,
+        runner,
+        jobs_rx,
+        options.record.as_deref(),
+    )?;
     // One turn before any packet flows: the static routes reach the FIB.
     control.prime()?;
     if options.bench_routes > 0 {

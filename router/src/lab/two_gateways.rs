@@ -99,21 +99,24 @@ impl TwoGatewayLab {
 
     /// Starts vrouterd (`exe`) in the server namespace.
     pub fn start_router(&mut self, exe: &Path, log_filter: &str) -> Result<(), LabError> {
-        self.start_router_with(exe, SERVER_CONFIG, log_filter)
+        self.start_router_with(exe, SERVER_CONFIG, log_filter, &[])
     }
 
-    /// Starts vrouterd with another configuration (same ports).
+    /// Starts vrouterd with another configuration (same ports) and more
+    /// command-line arguments.
     pub fn start_router_with(
         &mut self,
         exe: &Path,
         config: &str,
         log_filter: &str,
+        extra: &[&str],
     ) -> Result<(), LabError> {
-        self.router = Some(VrouterdProcess::start(
+        self.router = Some(VrouterdProcess::start_with_args(
             &self.server,
             exe,
             config,
             log_filter,
+            extra,
         )?);
         Ok(())
     }

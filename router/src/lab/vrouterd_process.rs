@@ -17,6 +17,17 @@ impl VrouterdProcess {
     /// Writes `config` into a fresh directory, starts `exe --config` in
     /// `ns` and waits until it logs that it runs.
     pub fn start(ns: &Netns, exe: &Path, config: &str, log_filter: &str) -> Result<Self, LabError> {
+        Self::start_with_args(ns, exe, config, log_filter, &[])
+    }
+
+    /// As [`VrouterdProcess::start`], with more command-line arguments.
+    pub fn start_with_args(
+        ns: &Netns,
+        exe: &Path,
+        config: &str,
+        log_filter: &str,
+        extra: &[&str],
+    ) -> Result<Self, LabError> {
         let dir = std::env::temp_dir().join(format!("vrouterd-{}", ns.name));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
@@ -27,18 +38,16 @@ impl VrouterdProcess {
         let log = dir.join("vrouterd.log");
         let cfg_arg = cfg.to_string_lossy().into_owned();
         let state = dir.join("state").to_string_lossy().into_owned();
-        let child = ns.spawn(
-            exe,
-            &[
-                "--config",
-                &cfg_arg,
-                "--state-dir",
-                &state,
-                "--log",
-                log_filter,
-            ],
-            &log,
-        )?;
+        let mut args = vec![
+            "--config",
+            &cfg_arg,
+            "--state-dir",
+            &state,
+            "--log",
+            log_filter,
+        ];
+        args.extend_from_slice(extra);
+        let child = ns.spawn(exe, &args, &log)?;
         let mut process = VrouterdProcess {
             child: Some(child),
             log,
