@@ -6,6 +6,7 @@
 //! forwarding pipeline ([`pipeline`]) and the I/O backends behind one port
 //! trait ([`port`]).
 
+pub mod bfd;
 pub mod fib;
 pub mod huge_page_memory;
 pub mod neighbor;
