@@ -1,5 +1,6 @@
 //! vrouter control plane (protocols, RIB, FIB builder) — see DESIGN.md.
 
+pub mod bgp;
 pub mod clock;
 pub mod event_loop;
 pub mod protocol;
