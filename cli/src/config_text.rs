@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use router::config::{BindMode, Config, IdlePolicy, ProbeKind, RouteTarget, XdpMode};
+use router::config::{
+    BfdAuthType, BindMode, Config, IdlePolicy, ProbeKind, RouteTarget, XdpMode,
+};
 
 /// A TOML basic string: JSON's string escapes are a subset of TOML's.
 fn quoted(s: &str) -> String {
@@ -96,6 +98,9 @@ pub fn render(config: &Config) -> String {
                             p.down_threshold
                         );
                     }
+                    if let Some(profile) = &hop.bfd {
+                        let _ = writeln!(out, "bfd = {}", quoted(profile));
+                    }
                 }
             }
         }
@@ -129,6 +134,33 @@ pub fn render(config: &Config) -> String {
         }
         None => {
             let _ = writeln!(out, "# listen: not set, no metrics served");
+        }
+    }
+    for p in &config.bfd_profiles {
+        let _ = writeln!(out, "\n[[bfd-profile]]");
+        let _ = writeln!(out, "name = {}", quoted(&p.name));
+        let _ = writeln!(out, "transmit-interval = {}", p.transmit_interval);
+        let _ = writeln!(out, "receive-interval = {}", p.receive_interval);
+        let _ = writeln!(out, "detect-multiplier = {}", p.detect_multiplier);
+        let _ = writeln!(out, "minimum-ttl = {}", p.minimum_ttl);
+        let _ = writeln!(out, "passive-mode = {}", p.passive_mode);
+        let _ = writeln!(out, "hold-down = {}", p.hold_down);
+        let _ = writeln!(out, "dampening = {}", p.dampening);
+        if let Some(a) = &p.authentication {
+            let kind = match a.kind {
+                BfdAuthType::SimplePassword => "simple-password",
+                BfdAuthType::KeyedMd5 => "keyed-md5",
+                BfdAuthType::MeticulousKeyedMd5 => "meticulous-keyed-md5",
+                BfdAuthType::KeyedSha1 => "keyed-sha1",
+                BfdAuthType::MeticulousKeyedSha1 => "meticulous-keyed-sha1",
+            };
+            let _ = writeln!(
+                out,
+                "authentication = {{ type = {}, key-id = {}, key = {} }}",
+                quoted(kind),
+                a.key_id,
+                quoted(&a.key)
+            );
         }
     }
     let k = &config.kernel_routes;

@@ -26,6 +26,7 @@ fn hop(gw: &str, port: u16, tier: u8) -> StaticNextHop {
         weight: 1,
         tier,
         probe: None,
+        bfd: false,
     }
 }
 
@@ -409,6 +410,81 @@ fn reconfigure_touches_only_what_changed() {
         health(&actions),
         vec![(nh_ref("10.0.0.254", 0), true)],
         "without its probe, gw 10.0.0.254 is healthy by link state alone"
+    );
+}
+
+#[test]
+fn a_bfd_guarded_next_hop_is_healthy_only_while_its_session_is_up() {
+    let mut primary = hop("10.0.0.254", 0, 0);
+    primary.bfd = true;
+    let config = StaticRoutingConfig {
+        routes: vec![
+            route(
+                "0.0.0.0/0",
+                1,
+                vec![primary.clone(), hop("10.1.0.254", 1, 1)],
+            ),
+            route("10.9.0.0/16", 1, vec![primary]),
+        ],
+    };
+    let (mut h, actions) = Harness::start(config, &[]);
+    assert_eq!(
+        health(&actions),
+        vec![
+            (nh_ref("10.0.0.254", 0), false),
+            (nh_ref("10.1.0.254", 1), true)
+        ],
+        "no session yet: not healthy"
+    );
+    assert_eq!(
+        set_prefixes(&rib_updates(&actions)),
+        vec![("0.0.0.0/0".into(), 1)]
+    );
+
+    let up = Input::Bfd {
+        peer: ip("10.0.0.254"),
+        up: true,
+    };
+    let actions = h.input(MS, up.clone());
+    assert_eq!(health(&actions), vec![(nh_ref("10.0.0.254", 0), true)]);
+    assert_eq!(
+        set_prefixes(&rib_updates(&actions)),
+        vec![("10.9.0.0/16".into(), 1)]
+    );
+    assert!(
+        h.input(2 * MS, up).is_empty(),
+        "a repeated Up changes nothing"
+    );
+    // Another peer's session says nothing about this one.
+    assert!(
+        h.input(
+            3 * MS,
+            Input::Bfd {
+                peer: ip("10.1.0.254"),
+                up: false
+            }
+        )
+        .is_empty()
+    );
+
+    let actions = h.input(
+        4 * MS,
+        Input::Bfd {
+            peer: ip("10.0.0.254"),
+            up: false,
+        },
+    );
+    assert_eq!(health(&actions), vec![(nh_ref("10.0.0.254", 0), false)]);
+    assert_eq!(
+        rib_updates(&actions),
+        vec![RibUpdate::RemoveCandidate {
+            prefix: "10.9.0.0/16".parse().unwrap(),
+            key: CandidateKey {
+                source: RouteSource::Static,
+                instance: 1
+            }
+        }],
+        "the route with only the BFD-guarded next hop goes; the default keeps its backup"
     );
 }
 

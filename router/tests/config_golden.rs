@@ -87,6 +87,7 @@ golden!(
     management_relative_socket,
     management_long_socket,
     probe_errors,
+    bfd_errors,
 );
 
 /// A golden input without a test would silently test nothing, and a test

@@ -6,9 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use router::config::{
-    BindMode, Config, EcmpConfig, IcmpConfig, IdlePolicy, KernelRoutesConfig, ManagementConfig,
-    MetricsConfig, NeighborConfig, NextHop, PortConfigModel, Probe, ProbeKind, RouteTarget,
-    StaticRoute, SystemConfig, ValidationEnv, XdpMode, load, parse_str,
+    BfdAuthType, BfdAuthentication, BfdProfile, BindMode, Config, EcmpConfig, IcmpConfig,
+    IdlePolicy, KernelRoutesConfig, ManagementConfig, MetricsConfig, NeighborConfig, NextHop,
+    PortConfigModel, Probe, ProbeKind, RouteTarget, StaticRoute, SystemConfig, ValidationEnv,
+    XdpMode, load, parse_str,
 };
 
 const FOUR_CPUS: ValidationEnv = ValidationEnv { cpu_count: 4 };
@@ -39,7 +40,13 @@ fn next_hop(via: Option<&str>, interface: &str, weight: u32, tier: u8) -> NextHo
         weight,
         tier,
         probe: None,
+        bfd: None,
     }
+}
+
+fn with_bfd(mut nh: NextHop, profile: &str) -> NextHop {
+    nh.bfd = Some(profile.into());
+    nh
 }
 
 fn probed(mut nh: NextHop, probe: Probe) -> NextHop {
@@ -96,7 +103,7 @@ fn full_example_becomes_the_expected_model() {
                     // A probe by its kind alone: target = the gateway,
                     // every timer its default.
                     probed(
-                        next_hop(Some("192.0.2.254"), "eth1", 1, 0),
+                        with_bfd(next_hop(Some("192.0.2.254"), "eth1", 1, 0), "fast"),
                         Probe {
                             kind: ProbeKind::Icmp,
                             target: ip("192.0.2.254"),
@@ -107,7 +114,7 @@ fn full_example_becomes_the_expected_model() {
                         },
                     ),
                     probed(
-                        next_hop(Some("198.51.100.254"), "eth2", 3, 1),
+                        with_bfd(next_hop(Some("198.51.100.254"), "eth2", 3, 1), "default"),
                         Probe {
                             kind: ProbeKind::Arp,
                             target: ip("198.51.100.254"),
@@ -175,6 +182,21 @@ fn full_example_becomes_the_expected_model() {
             table: 100,
             metric: 50,
         },
+        bfd_profiles: vec![BfdProfile {
+            name: "fast".into(),
+            transmit_interval: 10,
+            receive_interval: 20,
+            detect_multiplier: 4,
+            minimum_ttl: 254,
+            passive_mode: true,
+            hold_down: 500,
+            dampening: true,
+            authentication: Some(BfdAuthentication {
+                kind: BfdAuthType::MeticulousKeyedSha1,
+                key_id: 7,
+                key: "s3cret".into(),
+            }),
+        }],
     };
     assert_eq!(config, expected);
 }

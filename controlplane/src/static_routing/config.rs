@@ -55,6 +55,10 @@ pub struct StaticNextHop {
     pub tier: u8,
     /// A reachability probe this next hop's health also depends on.
     pub probe: Option<ProbeSpec>,
+    /// A BFD session to `gateway` guards this next hop: its health also
+    /// needs that session Up (and released by the dataplane's hold-down).
+    #[serde(default)]
+    pub bfd: bool,
 }
 
 impl StaticNextHop {

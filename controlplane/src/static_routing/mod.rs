@@ -3,7 +3,8 @@
 //! Each configured route becomes one RIB candidate of source `Static`,
 //! instance = its distance (so floating static routes to one prefix coexist
 //! and the RIB picks the lowest distance). A next hop's *health* is its
-//! port's link state and, when configured, a reachability probe. Health
+//! port's link state and, when configured, a reachability probe and a BFD
+//! session (RFC 5882 §3: a session Down means the next hop failed). Health
 //! acts twice, at two speeds:
 //! - at once, through [`StaticNotification::NextHopHealth`]: the driver
 //!   flips the next hop's liveness bit in the dataplane, so every prefix
@@ -80,6 +81,10 @@ pub struct StaticRouting {
     links_down: BTreeSet<PortId>,
     probes: BTreeMap<ProbeId, Probe>,
     next_probe_id: ProbeId,
+    /// Peers whose BFD session holds their next hops live; any other
+    /// BFD-guarded next hop is unhealthy (never route to a gateway BFD has
+    /// not vouched for).
+    bfd_up: BTreeSet<std::net::IpAddr>,
     /// Health last reported per next hop.
     health: BTreeMap<NextHopRef, bool>,
     /// Routes currently given to the RIB.
@@ -99,6 +104,7 @@ impl StaticRouting {
             links_down: down_ports.into_iter().collect(),
             probes: BTreeMap::new(),
             next_probe_id: 1,
+            bfd_up: BTreeSet::new(),
             health: BTreeMap::new(),
             installed: BTreeMap::new(),
         }
@@ -125,10 +131,14 @@ impl StaticRouting {
             .map(|(id, p)| (*id, p.port, p.spec, p.up))
     }
 
-    /// Whether (port, gateway) may carry traffic: link up, and every probe
-    /// guarding it up.
+    /// Whether (port, gateway) may carry traffic: link up, every probe
+    /// guarding it up, and its BFD session up if one guards it.
     fn healthy(&self, next_hop: NextHopRef) -> bool {
         if self.links_down.contains(&next_hop.port) {
+            return false;
+        }
+        let bfd_guarded = self.next_hops().any(|nh| nh.key() == next_hop && nh.bfd);
+        if bfd_guarded && !next_hop.gateway.is_some_and(|gw| self.bfd_up.contains(&gw)) {
             return false;
         }
         self.guarding_probes(next_hop).all(|p| p.up)
@@ -380,9 +390,21 @@ impl Protocol for StaticRouting {
                 self.carry_out(probe, actions, out);
                 self.converge(out);
             }
-            // BFD tracking of static next hops comes with the BFD sessions;
-            // packets are not punted to this protocol.
-            Input::Bfd { .. } | Input::Packet { .. } => {}
+            // RFC 5882 §3: a session going Down is the peer failing; the
+            // dataplane has already moved the traffic, this withdraws
+            // routes left without a healthy next hop.
+            Input::Bfd { peer, up } => {
+                let changed = if up {
+                    self.bfd_up.insert(peer)
+                } else {
+                    self.bfd_up.remove(&peer)
+                };
+                if changed {
+                    self.converge(out);
+                }
+            }
+            // No packets are punted to this protocol.
+            Input::Packet { .. } => {}
         }
     }
 

@@ -22,6 +22,7 @@ mod parsed;
 pub mod store;
 mod suggestion;
 mod validate;
+pub mod validate_bfd;
 
 pub use commit::{
     ApplyError, ApplyReport, AutoRollback, CommitError, CommitKind, CommitManager, CommitOutcome,

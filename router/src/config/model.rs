@@ -68,6 +68,22 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub kernel_routes: KernelRoutesConfig,
+    /// BFD timer and authentication sets, by name.
+    #[serde(default, rename = "bfd-profile")]
+    pub bfd_profiles: Vec<BfdProfile>,
+}
+
+impl Config {
+    /// The profile a next hop's `bfd = …` names: a configured one, or the
+    /// built-in `default` (FRR's bfdd defaults) when none of that name is
+    /// configured.
+    pub fn bfd_profile(&self, name: &str) -> Option<BfdProfile> {
+        match self.bfd_profiles.iter().find(|p| p.name == name) {
+            Some(p) => Some(p.clone()),
+            None if name == DEFAULT_BFD_PROFILE => Some(BfdProfile::named(name)),
+            None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +195,91 @@ pub struct NextHop {
     /// A reachability check the next hop must pass to carry traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<Probe>,
+    /// A BFD session to `via` guards this next hop, with this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<String>,
+}
+
+/// The profile `bfd = true` means.
+pub const DEFAULT_BFD_PROFILE: &str = "default";
+/// FRR's bfdd defaults (ms).
+pub const DEFAULT_BFD_INTERVAL_MS: u32 = 300;
+pub const DEFAULT_BFD_DETECT_MULTIPLIER: u8 = 3;
+/// RFC 5883 §2 leaves it to configuration; FRR's default.
+pub const DEFAULT_BFD_MINIMUM_TTL: u8 = 254;
+/// The engine accepts 1 ms; slower than a minute is no longer detection.
+pub const MIN_BFD_INTERVAL_MS: u32 = 1;
+pub const MAX_BFD_INTERVAL_MS: u32 = 60_000;
+
+/// Timers, role and authentication of BFD sessions (FRR's `bfd profile`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BfdProfile {
+    pub name: String,
+    /// Desired minimum transmit interval, ms (bfd.DesiredMinTxInterval).
+    pub transmit_interval: u32,
+    /// Required minimum receive interval, ms (bfd.RequiredMinRxInterval).
+    pub receive_interval: u32,
+    pub detect_multiplier: u8,
+    /// Multihop sessions: the lowest TTL accepted.
+    pub minimum_ttl: u8,
+    /// Wait for the peer to speak first (RFC 5880 §6.1).
+    pub passive_mode: bool,
+    /// How long a session must stay Up before its next hops carry traffic
+    /// again, ms.
+    pub hold_down: u32,
+    /// Suppress a flapping session's next hops (penalty per flap, decaying).
+    pub dampening: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<BfdAuthentication>,
+}
+
+impl BfdProfile {
+    /// A profile with every default.
+    pub fn named(name: &str) -> Self {
+        BfdProfile {
+            name: name.to_owned(),
+            transmit_interval: DEFAULT_BFD_INTERVAL_MS,
+            receive_interval: DEFAULT_BFD_INTERVAL_MS,
+            detect_multiplier: DEFAULT_BFD_DETECT_MULTIPLIER,
+            minimum_ttl: DEFAULT_BFD_MINIMUM_TTL,
+            passive_mode: false,
+            hold_down: 0,
+            dampening: false,
+            authentication: None,
+        }
+    }
+}
+
+/// RFC 5880 §4.2–4.4 authentication of a profile's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BfdAuthentication {
+    #[serde(rename = "type")]
+    pub kind: BfdAuthType,
+    pub key_id: u8,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BfdAuthType {
+    SimplePassword,
+    KeyedMd5,
+    MeticulousKeyedMd5,
+    KeyedSha1,
+    MeticulousKeyedSha1,
+}
+
+impl BfdAuthType {
+    /// Longest key the type carries (RFC 5880 §4.2: 16 for a password and
+    /// MD5, §4.4: 20 for SHA1).
+    pub fn max_key_len(self) -> usize {
+        match self {
+            BfdAuthType::KeyedSha1 | BfdAuthType::MeticulousKeyedSha1 => 20,
+            _ => 16,
+        }
+    }
 }
 
 /// How a probe asks its target "are you there?".

@@ -12,7 +12,8 @@ use super::diagnostics::Diagnostics;
 use super::document::{Field, TableView};
 use super::location::{Located, Location};
 use super::model::{
-    BindMode, EcmpConfig, IcmpConfig, IdlePolicy, KernelRoutesConfig, MAX_ICMP_RATE, MAX_MTU,
+    BfdAuthType, BindMode, DEFAULT_BFD_PROFILE, EcmpConfig, IcmpConfig, IdlePolicy,
+    KernelRoutesConfig, MAX_BFD_INTERVAL_MS, MAX_ICMP_RATE, MIN_BFD_INTERVAL_MS, MAX_MTU,
     MAX_PROBE_INTERVAL_MS, MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES,
     MAX_TIERS, MAX_WEIGHT, MIN_MTU, MIN_PROBE_INTERVAL_MS, ManagementConfig, MetricsConfig,
     NeighborConfig, ProbeKind, XdpMode,
@@ -36,6 +37,7 @@ pub(super) struct ParsedConfig {
     pub management: ManagementConfig,
     pub metrics: MetricsConfig,
     pub kernel_routes: KernelRoutesConfig,
+    pub bfd_profiles: Vec<ParsedBfdProfile>,
 }
 
 #[derive(Default)]
@@ -82,6 +84,27 @@ pub(super) struct ParsedNextHop {
     pub weight: Option<Located<u32>>,
     pub tier: Option<Located<u8>>,
     pub probe: Option<ParsedProbe>,
+    /// The profile `bfd = …` names (`true` is `"default"`); `None` for
+    /// `false` or no key.
+    pub bfd: Option<Located<String>>,
+}
+
+pub(super) struct ParsedBfdProfile {
+    pub name: Option<Located<String>>,
+    pub transmit_interval: Option<Located<u32>>,
+    pub receive_interval: Option<Located<u32>>,
+    pub detect_multiplier: Option<Located<u8>>,
+    pub minimum_ttl: Option<Located<u8>>,
+    pub passive_mode: Option<Located<bool>>,
+    pub hold_down: Option<Located<u32>>,
+    pub dampening: Option<Located<bool>>,
+    pub authentication: Option<ParsedBfdAuth>,
+}
+
+pub(super) struct ParsedBfdAuth {
+    pub kind: Option<Located<BfdAuthType>>,
+    pub key_id: Option<Located<u8>>,
+    pub key: Option<Located<String>>,
 }
 
 /// `probe = "icmp"` or `probe = { kind = …, target = …, … }`.
@@ -105,6 +128,7 @@ const DOCUMENT_KEYS: &[&str] = &[
     "management",
     "metrics",
     "kernel-routes",
+    "bfd-profile",
 ];
 const SYSTEM_KEYS: &[&str] = &["router-id", "control-plane-core", "dataplane-cores", "idle"];
 const PORT_KEYS: &[&str] = &[
@@ -117,7 +141,19 @@ const PORT_KEYS: &[&str] = &[
     "core",
 ];
 const ROUTE_KEYS: &[&str] = &["prefix", "distance", "next-hop", "blackhole", "reject"];
-const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier", "probe"];
+const NEXT_HOP_KEYS: &[&str] = &["via", "interface", "weight", "tier", "probe", "bfd"];
+const BFD_PROFILE_KEYS: &[&str] = &[
+    "name",
+    "transmit-interval",
+    "receive-interval",
+    "detect-multiplier",
+    "minimum-ttl",
+    "passive-mode",
+    "hold-down",
+    "dampening",
+    "authentication",
+];
+const BFD_AUTH_KEYS: &[&str] = &["type", "key-id", "key"];
 const PROBE_KEYS: &[&str] = &[
     "kind",
     "target",
@@ -191,6 +227,13 @@ impl ParsedConfig {
             .and_then(|f| f.table(d))
             .map(|t| read_metrics(&t, d))
             .unwrap_or_default();
+        let bfd_profiles = doc
+            .field("bfd-profile")
+            .and_then(|f| f.tables(d))
+            .unwrap_or_default()
+            .iter()
+            .map(|t| read_bfd_profile(t, d))
+            .collect();
         let kernel_routes = doc
             .field("kernel-routes")
             .and_then(|f| f.table(d))
@@ -209,6 +252,7 @@ impl ParsedConfig {
             management,
             metrics,
             kernel_routes,
+            bfd_profiles,
         }
     }
 }
@@ -406,6 +450,16 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
     });
     let tier = t.field("tier").and_then(|f| read_tier(&f, d));
     let probe = t.field("probe").and_then(|f| read_probe(&f, d));
+    let bfd = t.field("bfd").and_then(|f| {
+        if f.is_string() {
+            return f.string(d);
+        }
+        let on = f.boolean(d)?;
+        on.value.then(|| Located {
+            value: DEFAULT_BFD_PROFILE.to_owned(),
+            at: on.at,
+        })
+    });
     ParsedNextHop {
         at: t.at.clone(),
         via,
@@ -413,6 +467,69 @@ fn read_next_hop(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedNextHo
         weight,
         tier,
         probe,
+        bfd,
+    }
+}
+
+const BFD_AUTH_TYPES: [(&str, BfdAuthType); 5] = [
+    ("simple-password", BfdAuthType::SimplePassword),
+    ("keyed-md5", BfdAuthType::KeyedMd5),
+    ("meticulous-keyed-md5", BfdAuthType::MeticulousKeyedMd5),
+    ("keyed-sha1", BfdAuthType::KeyedSha1),
+    ("meticulous-keyed-sha1", BfdAuthType::MeticulousKeyedSha1),
+];
+
+fn read_bfd_profile(t: &TableView<'_, '_>, d: &mut Diagnostics<'_>) -> ParsedBfdProfile {
+    t.check_keys(d, BFD_PROFILE_KEYS);
+    if t.field("name").is_none() {
+        t.missing(
+            d,
+            "[[bfd-profile]]",
+            "name",
+            "add `name = \"<profile>\"`; next hops refer to it with `bfd = \"<profile>\"`",
+        );
+    }
+    let interval = |key: &str, d: &mut Diagnostics<'_>| {
+        t.field(key)
+            .and_then(|f| f.integer(d, MIN_BFD_INTERVAL_MS..=MAX_BFD_INTERVAL_MS))
+    };
+    let transmit_interval = interval("transmit-interval", d);
+    let receive_interval = interval("receive-interval", d);
+    ParsedBfdProfile {
+        name: t.field("name").and_then(|f| f.string(d)),
+        transmit_interval,
+        receive_interval,
+        // RFC 5880 allows 1; FRR's range starts at 2, so a single lost
+        // packet is not a failure. 1 is accepted, for the fastest drills.
+        detect_multiplier: t
+            .field("detect-multiplier")
+            .and_then(|f| f.integer(d, 1..=u8::MAX)),
+        minimum_ttl: t.field("minimum-ttl").and_then(|f| f.integer(d, 1..=u8::MAX)),
+        passive_mode: t.field("passive-mode").and_then(|f| f.boolean(d)),
+        hold_down: t
+            .field("hold-down")
+            .and_then(|f| f.integer(d, 0..=3_600_000)),
+        dampening: t.field("dampening").and_then(|f| f.boolean(d)),
+        authentication: t.field("authentication").and_then(|f| {
+            let a = f.table(d)?;
+            a.check_keys(d, BFD_AUTH_KEYS);
+            if a.field("type").is_none() {
+                a.missing(
+                    d,
+                    "authentication",
+                    "type",
+                    "add `type = \"meticulous-keyed-sha1\"` (or keyed-sha1, keyed-md5, meticulous-keyed-md5, simple-password)",
+                );
+            }
+            if a.field("key").is_none() {
+                a.missing(d, "authentication", "key", "add `key = \"<shared secret>\"`");
+            }
+            Some(ParsedBfdAuth {
+                kind: a.field("type").and_then(|f| f.keyword(d, &BFD_AUTH_TYPES)),
+                key_id: a.field("key-id").and_then(|f| f.integer(d, 0..=u8::MAX)),
+                key: a.field("key").and_then(|f| f.string(d)),
+            })
+        }),
     }
 }
 

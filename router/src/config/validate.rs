@@ -80,6 +80,8 @@ pub(super) fn validate(
     };
 
     let static_routes = validate_routes(parsed, &ports, d);
+    let bfd_profiles = super::validate_bfd::profiles(&parsed.bfd_profiles, d);
+    super::validate_bfd::next_hops(parsed, &static_routes, &ports, &bfd_profiles, d);
 
     Config {
         system,
@@ -91,6 +93,7 @@ pub(super) fn validate(
         management: parsed.management.clone(),
         metrics: parsed.metrics,
         kernel_routes: parsed.kernel_routes,
+        bfd_profiles,
     }
 }
 
@@ -696,6 +699,7 @@ fn resolve_next_hop(
         weight: nh.weight.as_ref().map_or(1, |w| w.value),
         tier: nh.tier.as_ref().map_or(0, |t| t.value),
         probe,
+        bfd: nh.bfd.as_ref().map(|b| b.value.clone()),
     }
 }
 

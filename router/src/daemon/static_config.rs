@@ -50,6 +50,7 @@ pub fn static_routing_config(config: &Config) -> StaticRoutingConfig {
                                     up_threshold: p.up_threshold,
                                     down_threshold: p.down_threshold,
                                 }),
+                                bfd: hop.bfd.is_some(),
                             })
                         })
                         .collect(),
