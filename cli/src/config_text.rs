@@ -4,9 +4,7 @@
 
 use std::fmt::Write as _;
 
-use router::config::{
-    BfdAuthType, BindMode, Config, IdlePolicy, ProbeKind, RouteTarget, XdpMode,
-};
+use router::config::{BfdAuthType, BindMode, Config, IdlePolicy, ProbeKind, RouteTarget, XdpMode};
 
 /// A TOML basic string: JSON's string escapes are a subset of TOML's.
 fn quoted(s: &str) -> String {

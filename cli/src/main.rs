@@ -19,7 +19,7 @@ use clap_complete::Shell;
 use ipnet::IpNet;
 use router::config::DEFAULT_MANAGEMENT_SOCKET;
 use router::mgmt::api::{
-    ConfigReply, CountersReply, FibQuery, FibReply, InterfacesReply, NeighborsReply,
+    BfdReply, ConfigReply, CountersReply, FibQuery, FibReply, InterfacesReply, NeighborsReply,
     NexthopGroupsReply, Request, RoutesReply, Show,
 };
 use serde_json::Value;
@@ -87,6 +87,22 @@ enum ShowCommand {
     Config,
     /// The configured static routes and whether each is in the FIB.
     Static,
+    /// BFD sessions: state, timers, diagnostics, counters.
+    Bfd {
+        #[command(subcommand)]
+        which: Option<BfdWhich>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BfdWhich {
+    /// Every session, one line each (the default).
+    Peers,
+    /// One peer's sessions in detail.
+    Peer {
+        /// The peer's address.
+        address: IpAddr,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -137,6 +153,12 @@ impl ShowCommand {
             Self::Counters => Show::Counters,
             Self::Config => Show::Config,
             Self::Static => Show::Static,
+            Self::Bfd { which } => Show::Bfd {
+                peer: match which {
+                    Some(BfdWhich::Peer { address }) => Some(*address),
+                    Some(BfdWhich::Peers) | None => None,
+                },
+            },
         }
     }
 
@@ -157,6 +179,13 @@ impl ShowCommand {
             Self::Counters => show::counters(&serde_json::from_value::<CountersReply>(answer)?),
             Self::Config => {
                 config_text::render(&serde_json::from_value::<ConfigReply>(answer)?.config)
+            }
+            Self::Bfd { which } => {
+                let reply = serde_json::from_value::<BfdReply>(answer)?;
+                match which {
+                    Some(BfdWhich::Peer { .. }) => show::bfd_detail(&reply),
+                    Some(BfdWhich::Peers) | None => show::bfd_peers(&reply),
+                }
             }
         })
     }

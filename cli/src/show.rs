@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use router::mgmt::api::{
-    CountersReply, FibReply, FibVerdict, InterfacesReply, NeighborsReply, NextHop,
-    NexthopGroupsReply, Route, RouteSource, RoutesReply, Target,
+    BfdReply, BfdSession, CountersReply, FibReply, FibVerdict, InterfacesReply, NeighborsReply,
+    NextHop, NexthopGroupsReply, Route, RouteSource, RoutesReply, Target,
 };
 
 use crate::table::Table;
@@ -323,6 +323,125 @@ pub fn neighbors(reply: &NeighborsReply) -> String {
         None => "(the dataplane has not published its table yet)\n".to_owned(),
     };
     format!("{}{note}", t.render())
+}
+
+/// A BFD interval in µs, as ms the way FRR prints them.
+fn interval(us: impl Into<u64>) -> String {
+    let us = us.into();
+    if us % 1000 == 0 {
+        format!("{}ms", us / 1000)
+    } else {
+        format!("{:.3}ms", us as f64 / 1000.0)
+    }
+}
+
+fn bfd_snapshot_note(reply: &BfdReply) -> String {
+    match reply.snapshot_age_ms {
+        Some(ms) => format!("(the dataplane's sessions as of {} ago)\n", age(ms)),
+        None => "(the dataplane has not published its BFD sessions yet)\n".to_owned(),
+    }
+}
+
+/// `show bfd` / `show bfd peers`: one line per session.
+pub fn bfd_peers(reply: &BfdReply) -> String {
+    let mut t = Table::new(&[
+        "PEER",
+        "LOCAL",
+        "INTERFACE",
+        "STATE",
+        "FOR",
+        "TX",
+        "RX",
+        "DETECT",
+        "DIAG",
+        "RX PKTS",
+        "TX PKTS",
+    ])
+    .right_aligned(&[4, 5, 6, 7, 9, 10]);
+    for s in &reply.sessions {
+        t.row([
+            s.peer.to_string(),
+            s.local.to_string(),
+            s.interface
+                .clone()
+                .unwrap_or_else(|| "(multihop)".to_owned()),
+            s.state.clone(),
+            age(s.for_ms),
+            interval(s.tx_interval_us),
+            interval(s.rx_interval_us),
+            interval(s.detect_time_us),
+            s.local_diag.clone(),
+            s.rx_packets.to_string(),
+            s.tx_packets.to_string(),
+        ]);
+    }
+    if reply.sessions.is_empty() {
+        return format!("no BFD sessions\n{}", bfd_snapshot_note(reply));
+    }
+    format!("{}{}", t.render(), bfd_snapshot_note(reply))
+}
+
+/// `show bfd peer ADDR`: everything about the peer's sessions.
+pub fn bfd_detail(reply: &BfdReply) -> String {
+    let mut out = String::new();
+    if reply.sessions.is_empty() {
+        out.push_str("no BFD session with that peer\n");
+    }
+    for s in &reply.sessions {
+        bfd_session_detail(&mut out, s);
+    }
+    out.push_str(&bfd_snapshot_note(reply));
+    out
+}
+
+fn bfd_session_detail(out: &mut String, s: &BfdSession) {
+    let _ = writeln!(
+        out,
+        "peer {} local {}{}{}",
+        s.peer,
+        s.local,
+        s.interface
+            .as_ref()
+            .map(|i| format!(" interface {i}"))
+            .unwrap_or_default(),
+        if s.multihop { " multihop" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  state {} for {}, remote state {}{}",
+        s.state,
+        age(s.for_ms),
+        s.remote_state,
+        if s.dampened { ", dampened" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  discriminators local {} remote {}, UDP source port {}",
+        s.local_discriminator, s.remote_discriminator, s.udp_source_port
+    );
+    let _ = writeln!(
+        out,
+        "  timers: tx {}, rx {}, detect {} (peer multiplier {})",
+        interval(s.tx_interval_us),
+        interval(s.rx_interval_us),
+        interval(s.detect_time_us),
+        s.remote_detect_multiplier
+    );
+    let _ = writeln!(
+        out,
+        "  diagnostics: local {}, remote {}",
+        s.local_diag, s.remote_diag
+    );
+    let _ = writeln!(
+        out,
+        "  packets: rx {} tx {} dropped {} (auth failures {}, TTL failures {}), flaps {}",
+        s.rx_packets, s.tx_packets, s.dropped, s.auth_failures, s.ttl_failures, s.flaps
+    );
+    let _ = writeln!(
+        out,
+        "  guarded next hops: {}",
+        if s.guards_live { "live" } else { "held down" }
+    );
 }
 
 pub fn counters(reply: &CountersReply) -> String {
@@ -642,6 +761,72 @@ mod tests {
             ],
         };
         golden("nexthop_groups", &nexthop_groups(&reply));
+    }
+
+    fn bfd_session(state: &str, tx_us: u32) -> BfdSession {
+        BfdSession {
+            peer: "192.0.2.2".parse().unwrap(),
+            local: "192.0.2.1".parse().unwrap(),
+            interface: Some("up1".into()),
+            multihop: false,
+            state: state.into(),
+            remote_state: state.into(),
+            local_discriminator: 7,
+            remote_discriminator: 9,
+            for_ms: 65_000,
+            tx_interval_us: tx_us,
+            rx_interval_us: 10_000,
+            detect_time_us: 30_000,
+            remote_detect_multiplier: 3,
+            local_diag: "none".into(),
+            remote_diag: "none".into(),
+            rx_packets: 120,
+            tx_packets: 121,
+            dropped: 0,
+            auth_failures: 0,
+            ttl_failures: 0,
+            flaps: 1,
+            dampened: false,
+            guards_live: true,
+            udp_source_port: 49152,
+        }
+    }
+
+    #[test]
+    fn bfd_peers_table_and_detail() {
+        let reply = BfdReply {
+            sessions: vec![bfd_session("up", 3_500)],
+            unmatched: Default::default(),
+            snapshot_age_ms: Some(80),
+        };
+        let table = bfd_peers(&reply);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].starts_with("PEER") && lines[0].contains("DETECT"),
+            "{table}"
+        );
+        assert!(
+            lines[1].contains("192.0.2.2") && lines[1].contains("up1"),
+            "{table}"
+        );
+        assert!(
+            lines[1].contains("3.500ms") && lines[1].contains("30ms"),
+            "µs shown as ms: {table}"
+        );
+        assert!(lines[1].contains("1m05s"), "time in state: {table}");
+        assert!(table.ends_with("(the dataplane's sessions as of 0.1s ago)\n"));
+        let detail = bfd_detail(&reply);
+        assert!(
+            detail.contains("discriminators local 7 remote 9"),
+            "{detail}"
+        );
+        assert!(detail.contains("guarded next hops: live"), "{detail}");
+        let none = BfdReply {
+            sessions: Vec::new(),
+            unmatched: Default::default(),
+            snapshot_age_ms: None,
+        };
+        assert!(bfd_peers(&none).starts_with("no BFD sessions"));
     }
 
     #[test]

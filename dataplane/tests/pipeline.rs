@@ -204,16 +204,17 @@ fn local_destinations_are_punted_with_their_class() {
     );
     lab.send(LAN, &arp);
     let classes: Vec<PuntClass> = lab.punted().into_iter().map(|(c, _)| c).collect();
+    // BFD goes to the core's own engine, never to the host (bfd_pipeline.rs).
     assert_eq!(
         classes,
         vec![
             PuntClass::Local,
             PuntClass::Ospf,
             PuntClass::Vrrp,
-            PuntClass::Bfd,
             PuntClass::Arp
         ]
     );
+    assert_eq!(lab.core.forwarder.counters().punts(PuntClass::Bfd), 1);
     assert_eq!(
         lab.total_drops(),
         0,
@@ -771,6 +772,9 @@ fn every_drop_reason_is_covered_by_these_tests() {
         "tx_queue_full",
         "no_such_port",
         "no_buffer",
+        // Covered in bfd_pipeline.rs.
+        "bfd_neighbor_unresolved",
+        "bfd_invalid",
     ];
     let all: Vec<&str> = DropReason::ALL.iter().map(|r| r.label()).collect();
     assert_eq!(all, covered);

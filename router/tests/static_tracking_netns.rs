@@ -254,3 +254,66 @@ metric = 77
         "the other program's route is untouched"
     );
 }
+
+#[test]
+fn a_bfd_guarded_gateway_without_a_bfd_peer_carries_no_traffic() {
+    if skip_unless_root() {
+        return;
+    }
+    // gw1 runs no BFD: its session never comes Up, so the primary tier
+    // stays dead and the backup (no BFD) carries everything.
+    let dir_socket = |lab: &TwoGatewayLab| {
+        std::env::temp_dir()
+            .join(format!("vrouterd-{}", lab.server.name))
+            .join("api.sock")
+    };
+    let mut lab = TwoGatewayLab::build().unwrap_or_else(|e| panic!("{e}"));
+    let socket = dir_socket(&lab);
+    let config = format!(
+        r#"{SERVER_PORTS}
+[management]
+socket = "{}"
+
+[[bfd-profile]]
+name = "fast"
+transmit-interval = 20
+receive-interval = 20
+
+[[static-route]]
+prefix = "0.0.0.0/0"
+[[static-route.next-hop]]
+via = "192.0.2.2"
+bfd = "fast"
+[[static-route.next-hop]]
+via = "198.51.100.2"
+tier = "backup"
+"#,
+        socket.display()
+    );
+    start(&mut lab, &config, &[]);
+    wait_for_path(
+        &lab,
+        TTL_VIA_GW2,
+        Duration::from_secs(10),
+        "with gw1 unproven",
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let bfd = loop {
+        let bfd = support::vrctl_json(&socket, &["show", "bfd"]);
+        let talked = bfd["sessions"][0]["tx_packets"].as_u64().unwrap_or(0) >= 1;
+        if talked || Instant::now() > deadline {
+            break bfd;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sessions = bfd["sessions"].as_array().expect("a session list");
+    assert_eq!(sessions.len(), 1, "{bfd}");
+    assert_eq!(sessions[0]["peer"], "192.0.2.2");
+    assert_eq!(sessions[0]["interface"], "up1");
+    assert_eq!(sessions[0]["state"], "down");
+    assert!(
+        sessions[0]["tx_packets"].as_u64().unwrap_or(0) >= 1,
+        "the session talks (once a second while not Up): {bfd}"
+    );
+    assert_eq!(sessions[0]["guards_live"], false);
+}

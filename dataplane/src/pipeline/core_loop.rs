@@ -48,6 +48,11 @@ impl<P: PortIo> DataplaneCore<P> {
     /// caller to take with [`DataplaneCore::drain_punted`].
     pub fn poll(&mut self, now_ns: u64) -> PollStats {
         let mut stats = PollStats::default();
+        // BFD timers first: a detection timeout that passed while the core
+        // slept or worked clears its next hops' liveness before this turn's
+        // bursts are routed.
+        self.forwarder
+            .poll_bfd(now_ns, &mut self.pool, &mut self.output);
         for (i, io) in self.ports.iter_mut().enumerate() {
             self.burst.clear();
             io.rx_burst(&mut self.pool, &mut self.burst);
@@ -63,6 +68,10 @@ impl<P: PortIo> DataplaneCore<P> {
                 now_ns,
             );
         }
+        // Again after receiving: a Poll that just arrived is answered with
+        // a Final in this turn's flush (RFC 5880 §6.5), not the next one.
+        self.forwarder
+            .poll_bfd(now_ns, &mut self.pool, &mut self.output);
         self.forwarder
             .poll_neighbors(now_ns, &mut self.pool, &mut self.output);
         stats.transmitted = self.flush();

@@ -98,6 +98,12 @@ reasons! {
         NoSuchPort => "no_such_port",
         /// No free frame to build a packet in.
         NoBuffer => "no_buffer",
+        /// A BFD packet of ours found no MAC for its next hop; resolution
+        /// was started and BFD's next packet retries.
+        BfdNeighborUnresolved => "bfd_neighbor_unresolved",
+        /// A datagram to a BFD port the engine never saw: fragment, bad
+        /// UDP length or checksum, or not to a unicast address.
+        BfdInvalid => "bfd_invalid",
     }
 }
 
@@ -148,6 +154,10 @@ pub struct CoreCounters {
     pub neighbor_queued: Counter,
     pub solicitations_sent: Counter,
     pub bursts: Counter,
+    /// BFD Control packets this core's engine sent. Those it received are
+    /// counted as `punts[PuntClass::Bfd]`: handed to the engine, never to
+    /// the host.
+    pub bfd_sent: Counter,
 }
 
 impl CoreCounters {
@@ -166,6 +176,7 @@ impl CoreCounters {
             neighbor_queued: Counter::default(),
             solicitations_sent: Counter::default(),
             bursts: Counter::default(),
+            bfd_sent: Counter::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use crate::bfd::{BfdCommand, BfdCommandError, BfdEngine, BfdEvent};
 use crate::fib::{FibReader, FibSnapshot, FlowHasher, Liveness, NextHop, RouteTarget};
 use crate::packet::MacAddr;
 use crate::packet::ipv4::Ipv4Packet;
@@ -50,6 +51,13 @@ pub struct ForwarderConfig {
     /// storm, a TCP flood at the router's address) neither starves the
     /// others nor costs the forwarding core more than this.
     pub punt_limits: [PuntLimit; PuntClass::COUNT],
+    /// Most BFD sessions this core's engine holds; its tables are sized
+    /// for that up front, so the forwarding loop never grows one.
+    pub bfd_max_sessions: usize,
+    /// Seed of the BFD engine's discriminators, source ports, sequence
+    /// numbers and jitter (RFC 5880 §6.8.1 wants discriminators random):
+    /// set a random one in production, a fixed one in tests.
+    pub bfd_seed: u64,
 }
 
 /// A packets-per-second limit with a burst.
@@ -68,14 +76,17 @@ impl PuntLimit {
     /// routing protocols get what a busy LAN and fast timers need; traffic
     /// to the router's addresses (BGP's TCP, ssh) the most.
     pub const DEFAULTS: [PuntLimit; PuntClass::COUNT] = [
-        PuntLimit::new(2_000, 500),    // arp
-        PuntLimit::new(2_000, 500),    // nd
-        PuntLimit::new(5_000, 1_000),  // ospf
-        PuntLimit::new(5_000, 1_000),  // vrrp
-        PuntLimit::new(20_000, 2_000), // bfd
-        PuntLimit::new(50_000, 5_000), // local
-        PuntLimit::new(2_000, 500),    // link_local
-        PuntLimit::new(1_000, 200),    // other
+        PuntLimit::new(2_000, 500),   // arp
+        PuntLimit::new(2_000, 500),   // nd
+        PuntLimit::new(5_000, 1_000), // ospf
+        PuntLimit::new(5_000, 1_000), // vrrp
+        // BFD goes to the core's own engine, not the host, and costs it a
+        // parse and a hash lookup — about what forwarding the packet would
+        // — so this only caps a flood: 500 sessions at 1 ms each still pass.
+        PuntLimit::new(500_000, 20_000), // bfd
+        PuntLimit::new(50_000, 5_000),   // local
+        PuntLimit::new(2_000, 500),      // link_local
+        PuntLimit::new(1_000, 200),      // other
     ];
 }
 
@@ -91,14 +102,16 @@ impl Default for ForwarderConfig {
             max_fragments: 64,
             neighbor: NeighborConfig::default(),
             punt_limits: PuntLimit::DEFAULTS,
+            bfd_max_sessions: 1024,
+            bfd_seed: 0x6266_645f_7365_6564,
         }
     }
 }
 
 /// One core's forwarding state.
 pub struct Forwarder {
-    fib: FibReader,
-    core: CoreState,
+    pub(super) fib: FibReader,
+    pub(super) core: CoreState,
 }
 
 pub(super) struct CoreState {
@@ -116,6 +129,8 @@ pub(super) struct CoreState {
     pub(super) fragments: Vec<Frame>,
     pub(super) released: Vec<Waiting>,
     pub(super) max_fragments: usize,
+    /// BFD runs here, in the forwarding loop (see [`super::bfd_io`]).
+    pub(super) bfd: BfdEngine,
 }
 
 /// A frame that passed stage 1 and waits for its lookup result.
@@ -155,6 +170,7 @@ impl Forwarder {
             fragments: Vec::with_capacity(config.max_fragments),
             released: Vec::with_capacity(config.neighbor_queue_len),
             max_fragments: config.max_fragments,
+            bfd: BfdEngine::new(config.bfd_seed, config.bfd_max_sessions),
         };
         Self { fib, core }
     }
@@ -284,6 +300,22 @@ impl Forwarder {
             pc.tx_bytes.add(outcome.sent_bytes);
             pc.tx_dropped.add(u64::from(outcome.dropped));
         }
+    }
+
+    /// This core's BFD engine: sessions, counters, next deadline.
+    pub fn bfd(&self) -> &BfdEngine {
+        &self.core.bfd
+    }
+
+    /// Applies a control-plane command to this core's BFD engine; guarded
+    /// next hops' liveness changes here (see [`BfdEngine::apply`]).
+    pub fn apply_bfd(&mut self, cmd: BfdCommand, now_ns: u64) -> Result<(), BfdCommandError> {
+        self.core.bfd.apply(cmd, now_ns, &self.core.liveness)
+    }
+
+    /// Hands every queued BFD state change to `out`, oldest first.
+    pub fn drain_bfd_events(&mut self, out: &mut impl FnMut(BfdEvent)) {
+        self.core.bfd.drain_events(out);
     }
 }
 
@@ -745,25 +777,7 @@ impl CoreState {
 
     /// Builds an ARP request / neighbor solicitation and queues it.
     fn solicit(&mut self, sol: &Solicitation, pool: &mut FramePool, out: &mut BurstOutput) {
-        let Some(port_cfg) = self.ports.get(sol.port as usize) else {
-            return;
-        };
-        let Some(mut frame) = pool.alloc() else {
-            self.counters.count_drop(DropReason::NoBuffer);
-            return;
-        };
-        let Some(len) = build_solicitation(sol, port_cfg, pool.room_mut(frame)) else {
-            pool.free(frame.addr);
-            return;
-        };
-        frame.len = len as u32;
-        match out.push_tx(sol.port, frame) {
-            Ok(()) => self.counters.solicitations_sent.inc(),
-            Err(e) => {
-                self.counters.count_drop(tx_refused_reason(e));
-                pool.free(frame.addr);
-            }
-        }
+        queue_solicitation(sol, &self.ports, &self.counters, pool, out);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -826,6 +840,10 @@ impl CoreState {
         if !self.punt_limits[class as usize].allow(now_ns) {
             return self.discard(frame, DropReason::PuntRateLimited, pool);
         }
+        if class == PuntClass::Bfd {
+            // BFD is this core's business, never the host's.
+            return self.receive_bfd(frame, port, pool, now_ns);
+        }
         if out.push_punt(Punted { frame, port, class }) {
             self.counters.punt(class);
         } else {
@@ -837,6 +855,35 @@ impl CoreState {
     fn discard(&self, frame: Frame, reason: DropReason, pool: &mut FramePool) {
         self.counters.count_drop(reason);
         pool.free(frame.addr);
+    }
+}
+
+/// Builds an ARP request / neighbor solicitation and queues it on its port.
+pub(super) fn queue_solicitation(
+    sol: &Solicitation,
+    ports: &[PortConfig],
+    counters: &CoreCounters,
+    pool: &mut FramePool,
+    out: &mut BurstOutput,
+) {
+    let Some(port_cfg) = ports.get(sol.port as usize) else {
+        return;
+    };
+    let Some(mut frame) = pool.alloc() else {
+        counters.count_drop(DropReason::NoBuffer);
+        return;
+    };
+    let Some(len) = build_solicitation(sol, port_cfg, pool.room_mut(frame)) else {
+        pool.free(frame.addr);
+        return;
+    };
+    frame.len = len as u32;
+    match out.push_tx(sol.port, frame) {
+        Ok(()) => counters.solicitations_sent.inc(),
+        Err(e) => {
+            counters.count_drop(tx_refused_reason(e));
+            pool.free(frame.addr);
+        }
     }
 }
 

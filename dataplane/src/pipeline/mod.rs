@@ -1,5 +1,7 @@
 //! The run-to-completion forwarding pipeline of a dataplane core.
 
+pub mod bfd_frame;
+mod bfd_io;
 pub mod classify;
 pub mod core_loop;
 pub mod counters;

@@ -8,7 +8,9 @@
 //! - `[[static-route]]`: the static protocol is reconfigured and compares
 //!   old and new itself, so only added, removed or changed routes touch
 //!   the RIB (and a probe whose check is unchanged keeps its verdict);
-//! - `[kernel-routes]`: the kernel copy is started, retuned or stopped.
+//! - `[kernel-routes]`: the kernel copy is started, retuned or stopped;
+//! - `[[bfd-profile]]` and `bfd = …`: sessions are added, removed or
+//!   retimed (a poll sequence: a running session does not flap).
 //!
 //! Everything else (ports, cores, dataplane knobs, management, metrics)
 //! is refused with the reason: those take effect at a restart. A refused
@@ -24,6 +26,7 @@ use controlplane::static_routing::StaticRouting;
 use crossbeam_channel::{Sender, bounded};
 use serde_json::Value;
 
+use super::bfd_sessions::BfdSessions;
 use super::kernel_mirror::KernelMirror;
 use super::routing::Routing;
 use super::static_config::static_routing_config;
@@ -36,7 +39,7 @@ use crate::mgmt::api::{ApiError, ConfigRequest, ErrorCode};
 use crate::mgmt::config_control::{ConfigControl, answer};
 
 /// Sections a commit can change while the router runs.
-const LIVE_SECTIONS: &[&str] = &["static-route", "kernel-routes"];
+const LIVE_SECTIONS: &[&str] = &["static-route", "kernel-routes", "bfd-profile"];
 
 /// How long an API thread waits for the control plane to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -124,11 +127,13 @@ impl ConfigRunner {
         event_loop: &mut EventLoop<MonotonicClock>,
         statics: ProtocolHandle<StaticRouting>,
         routing: &RefCell<Routing>,
+        bfd: &mut BfdSessions,
     ) {
         let mut applier = DaemonApplier {
             event_loop,
             statics,
             routing,
+            bfd,
             twins: &self.twins,
             state: self.state.as_ref(),
         };
@@ -149,6 +154,7 @@ impl ConfigRunner {
         event_loop: &mut EventLoop<MonotonicClock>,
         statics: ProtocolHandle<StaticRouting>,
         routing: &RefCell<Routing>,
+        bfd: &mut BfdSessions,
     ) {
         let now = now(self.origin);
         if self
@@ -162,6 +168,7 @@ impl ConfigRunner {
             event_loop,
             statics,
             routing,
+            bfd,
             twins: &self.twins,
             state: self.state.as_ref(),
         };
@@ -187,6 +194,7 @@ pub struct DaemonApplier<'a> {
     event_loop: &'a mut EventLoop<MonotonicClock>,
     statics: ProtocolHandle<StaticRouting>,
     routing: &'a RefCell<Routing>,
+    bfd: &'a mut BfdSessions,
     twins: &'a [String],
     state: Option<&'a Arc<RouterState>>,
 }
@@ -248,6 +256,14 @@ impl ConfigApplier for DaemonApplier<'_> {
                     .filter(|u| u.section == "static-route")
                     .cloned(),
             );
+        }
+        if diff.touches("static-route") || diff.touches("bfd-profile") {
+            // The control plane sends the session changes after the RIB
+            // commit that follows, with the next hops' new ids.
+            self.bfd.set_config(candidate);
+            if diff.touches("bfd-profile") {
+                restarted.push(ConfigUnit::section("bfd-profile"));
+            }
         }
         if let Some(state) = self.state {
             state.set_config(Arc::new(candidate.clone()));

@@ -14,7 +14,9 @@ use controlplane::protocol::{Action, Input, PortId};
 use controlplane::route::RibUpdate;
 use controlplane::static_routing::{StaticNotification, StaticRouting, StaticRoutingConfig};
 use crossbeam_channel::Receiver;
+use dataplane::bfd::BfdCommand;
 
+use super::bfd_sessions::BfdSessions;
 use super::config_apply::{ConfigJob, ConfigRunner};
 use super::link_monitor::{self, LinkMonitor};
 use super::probe_io::ProbeIo;
@@ -89,8 +91,14 @@ impl ActionSink<StaticNotification> for StaticSink {
     }
 }
 
+/// Hands a BFD command to the dataplane; gives it back when the channel
+/// is full (never blocks).
+pub type BfdSend = Box<dyn FnMut(BfdCommand) -> Option<BfdCommand>>;
+
 pub struct ControlPlane {
     event_loop: EventLoop<MonotonicClock>,
+    bfd: BfdSessions,
+    bfd_send: Option<BfdSend>,
     routing: Rc<RefCell<Routing>>,
     probes: Rc<RefCell<ProbeIo>>,
     statics: ProtocolHandle<StaticRouting>,
@@ -140,8 +148,12 @@ impl ControlPlane {
         for port in down {
             event_loop.deliver(statics, Input::Interface { port, up: false });
         }
+        let mut bfd = BfdSessions::default();
+        bfd.set_config(config);
         Ok(ControlPlane {
             event_loop,
+            bfd,
+            bfd_send: None,
             routing,
             probes,
             statics,
@@ -170,16 +182,27 @@ impl ControlPlane {
                     .deliver(self.statics, Input::Interface { port, up });
             }
             while let Ok(job) = self.jobs.try_recv() {
-                self.config
-                    .handle(job, &mut self.event_loop, self.statics, &self.routing);
+                self.config.handle(
+                    job,
+                    &mut self.event_loop,
+                    self.statics,
+                    &self.routing,
+                    &mut self.bfd,
+                );
                 // Each commit is published before the next is applied, so
                 // a commit's answer means its routes are in the FIB.
                 self.routing.borrow_mut().commit();
+                self.sync_bfd();
             }
-            self.config
-                .poll(&mut self.event_loop, self.statics, &self.routing);
+            self.config.poll(
+                &mut self.event_loop,
+                self.statics,
+                &self.routing,
+                &mut self.bfd,
+            );
             ProbeIo::sync(&self.probes, &mut self.event_loop, self.statics);
             self.routing.borrow_mut().commit();
+            self.sync_bfd();
         }
         self.event_loop.shutdown();
         let mut routing = self.routing.borrow_mut();
@@ -198,7 +221,29 @@ impl ControlPlane {
             .map_err(|e| err("control-plane event loop", e))?;
         ProbeIo::sync(&self.probes, &mut self.event_loop, self.statics);
         self.routing.borrow_mut().commit();
+        self.sync_bfd();
         Ok(())
+    }
+
+    /// The event channel the dataplane reports BFD state changes on.
+    pub fn dataplane_sender(&self) -> controlplane::event_loop::DataplaneSender {
+        self.event_loop.dataplane_sender()
+    }
+
+    /// Where BFD commands go; the sessions are created at the next turn.
+    pub fn set_bfd_sender(&mut self, send: BfdSend) {
+        self.bfd_send = Some(send);
+        self.sync_bfd();
+    }
+
+    /// Sends the BFD commands that take the dataplane to the sessions the
+    /// configuration wants, guarding the RIB's current next-hop ids.
+    fn sync_bfd(&mut self) {
+        let Some(send) = self.bfd_send.as_mut() else {
+            return;
+        };
+        let routing = self.routing.borrow();
+        routing.with_rib(|rib| self.bfd.sync(rib, send));
     }
 
     pub fn set_router_state(&mut self, state: Arc<crate::mgmt::RouterState>) {

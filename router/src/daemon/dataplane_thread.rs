@@ -1,6 +1,8 @@
-//! The dataplane core's loop: poll the AF_XDP ports through the pipeline,
-//! move frames between each port and its TAP twin, publish the neighbor
-//! table for the management API, pace when idle.
+//! The dataplane core's loop: poll the AF_XDP ports through the pipeline
+//! (BFD included: its packets and timers run inside `DataplaneCore::poll`),
+//! move frames between each port and its TAP twin, exchange BFD commands,
+//! events and status with the control plane, publish the neighbor table
+//! for the management API, pace when idle.
 //! Runs pinned, until the stop flag is raised.
 
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 use dataplane::pipeline::DataplaneCore;
 use dataplane::port::{PortId, PortIo};
 
+use super::bfd_channel::BfdDataplaneSide;
 use crate::config::IdlePolicy;
 use crate::host::TapDevice;
 use crate::mgmt::NeighborSnapshot;
@@ -24,7 +27,8 @@ const IDLE_SPINS: u32 = 1024;
 /// latency the first packet after a pause sees.
 const MAX_IDLE_SLEEP: Duration = Duration::from_micros(200);
 
-/// Runs the loop until `stop` is set. `taps[i]` is port `i`'s twin.
+/// Runs the loop until `stop` is set. `taps[i]` is port `i`'s twin;
+/// `bfd` is the dataplane's end of the BFD channel.
 pub fn run<P: PortIo>(
     core: &mut DataplaneCore<P>,
     taps: &[&TapDevice],
@@ -32,6 +36,7 @@ pub fn run<P: PortIo>(
     stop: &Arc<AtomicBool>,
     host_drops: &Arc<std::sync::atomic::AtomicU64>,
     neighbors: &NeighborSnapshot,
+    bfd: &mut BfdDataplaneSide,
 ) {
     let publish_every = PUBLISH_INTERVAL.as_nanos() as u64;
     let mut published_at = 0u64;
@@ -43,6 +48,9 @@ pub fn run<P: PortIo>(
         let now = start.elapsed().as_nanos() as u64;
         let stats = core.poll(now);
         let mut work = stats.received + stats.transmitted;
+        // Session commands in, state changes out, status copied: after the
+        // poll, so a new session's first packet goes out next turn.
+        work += bfd.service(&mut core.forwarder, now);
 
         // Host → wire: what the kernel sends through each twin. A read is
         // a syscall per twin, so under load the twins are polled every
@@ -105,7 +113,18 @@ pub fn run<P: PortIo>(
         } else if idle == IdlePolicy::Backoff {
             idle_loops += 1;
             if idle_loops > IDLE_SPINS {
-                std::thread::sleep(sleep);
+                // Never past the next BFD deadline: a packet due or a
+                // detection timeout waits for no nap.
+                let nap = match core.forwarder.bfd_next_deadline() {
+                    Some(at) => {
+                        let now = start.elapsed().as_nanos() as u64;
+                        sleep.min(Duration::from_nanos(at.saturating_sub(now)))
+                    }
+                    None => sleep,
+                };
+                if !nap.is_zero() {
+                    std::thread::sleep(nap);
+                }
                 sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
             }
         }

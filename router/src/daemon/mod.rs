@@ -3,6 +3,8 @@
 //! SIGTERM, then gives everything back (XDP detached, twins removed, the
 //! ports' addresses restored).
 
+pub mod bfd_channel;
+mod bfd_sessions;
 mod config_apply;
 mod control_plane;
 mod dataplane_thread;
@@ -259,6 +261,13 @@ fn run_with_twins(
             retrans_ns: u64::from(config.neighbor.retrans_time_ms) * 1_000_000,
             ..NeighborConfig::default()
         },
+        // Discriminators and jitter must differ between routers and runs
+        // (RFC 5880 §6.8.1: discriminators unique and hard to guess).
+        bfd_seed: std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            std::process::id(),
+        ),
+        bfd_max_sessions: 1024,
         ..ForwarderConfig::default()
     };
     let forwarder = Forwarder::new(readers.reader(), port_configs, &forwarder_config, 0);
@@ -298,6 +307,8 @@ fn run_with_twins(
     }
 
     let neighbors = Arc::new(NeighborSnapshot::new());
+    let (bfd_control, mut bfd_side, bfd_snapshot) =
+        bfd_channel::bfd_channel(control.dataplane_sender(), 1024);
     let state = Arc::new(RouterState {
         config: std::sync::RwLock::new(Arc::clone(&config_arc)),
         ports: runtimes,
@@ -307,9 +318,11 @@ fn run_with_twins(
         neighbors: Arc::clone(&neighbors),
         carrier: Box::new(|name| host::carrier(name).ok()),
         rib: Some(Arc::clone(&rib)),
+        bfd: Some(Arc::clone(&bfd_snapshot) as Arc<dyn mgmt::BfdStatusSource>),
         config_control: Some(Arc::new(ConfigChannel::new(jobs_tx))),
     });
     control.set_router_state(Arc::clone(&state));
+    control.set_bfd_sender(Box::new(move |cmd| bfd_control.send(cmd).err()));
     // The API and metrics threads inherit this thread's core: pin first,
     // so they run beside the control plane, never on the dataplane's core.
     pin("control plane", control_core);
@@ -321,6 +334,7 @@ fn run_with_twins(
         let core_ref = &mut core;
         let taps_ref = &taps;
         let neighbors_ref = &neighbors;
+        let bfd_ref = &mut bfd_side;
         let idle = config.system.idle;
         let handle = std::thread::Builder::new()
             .name("vr-dataplane".into())
@@ -333,6 +347,7 @@ fn run_with_twins(
                     &dp_stop_thread,
                     &host_drops_thread,
                     neighbors_ref,
+                    bfd_ref,
                 );
             })
             .map_err(|e| err("starting the dataplane thread", e))?;

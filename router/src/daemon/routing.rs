@@ -58,6 +58,11 @@ impl Routing {
         self.kernel.take()
     }
 
+    /// Runs `f` with the RIB locked.
+    pub fn with_rib<T>(&self, f: impl FnOnce(&Rib) -> T) -> T {
+        f(&lock(&self.rib))
+    }
+
     pub fn apply(&mut self, update: RibUpdate) {
         lock(&self.rib).apply(update);
     }

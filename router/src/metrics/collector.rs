@@ -18,6 +18,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::mgmt::RouterState;
+use crate::mgmt::api::BfdSession;
 
 /// Label sets: (name, value) pairs.
 type Labels = Vec<(&'static str, String)>;
@@ -260,6 +261,87 @@ impl Collector for RouterCollector {
             MetricType::Gauge,
             by_state.into_iter().map(|(s, n)| (vec![("state", s)], n)),
         )?;
+        encode_bfd(&mut e, &state.bfd_sessions(None).sessions)?;
         Ok(())
     }
+}
+
+/// Per BFD session: state, timers and counters, labelled by peer, local
+/// address and interface.
+fn encode_bfd(e: &mut DescriptorEncoder<'_>, sessions: &[BfdSession]) -> fmt::Result {
+    let session_labels = |s: &BfdSession| -> Labels {
+        vec![
+            ("peer", s.peer.to_string()),
+            ("local", s.local.to_string()),
+            ("interface", s.interface.clone().unwrap_or_default()),
+        ]
+    };
+    type Read = fn(&BfdSession) -> u64;
+    let gauges: [(&str, &str, Read); 4] = [
+        (
+            "vrouter_bfd_session_up",
+            "1 while the BFD session is Up, 0 otherwise.",
+            |s| u64::from(s.state == "up"),
+        ),
+        (
+            "vrouter_bfd_session_guards_live",
+            "1 while the session holds its guarded next hops live (Up, past hold-down, not dampened).",
+            |s| u64::from(s.guards_live),
+        ),
+        (
+            "vrouter_bfd_tx_interval_microseconds",
+            "Negotiated transmit interval.",
+            |s| u64::from(s.tx_interval_us),
+        ),
+        (
+            "vrouter_bfd_detect_time_microseconds",
+            "Detection time: the peer's multiplier times the agreed receive interval.",
+            |s| s.detect_time_us,
+        ),
+    ];
+    for (name, help, read) in gauges {
+        family(
+            e,
+            name,
+            help,
+            MetricType::Gauge,
+            sessions.iter().map(|s| (session_labels(s), read(s))),
+        )?;
+    }
+    let counters: [(&str, &str, Read); 6] = [
+        ("vrouter_bfd_rx_packets", "BFD packets accepted.", |s| {
+            s.rx_packets
+        }),
+        ("vrouter_bfd_tx_packets", "BFD packets sent.", |s| {
+            s.tx_packets
+        }),
+        (
+            "vrouter_bfd_dropped_packets",
+            "BFD packets for the session dropped, for any reason.",
+            |s| s.dropped,
+        ),
+        (
+            "vrouter_bfd_auth_failures",
+            "BFD packets dropped for failed authentication.",
+            |s| s.auth_failures,
+        ),
+        (
+            "vrouter_bfd_ttl_failures",
+            "BFD packets dropped for a TTL below 255 (single-hop) or minimum-ttl (multihop).",
+            |s| s.ttl_failures,
+        ),
+        ("vrouter_bfd_flaps", "Times the session left Up.", |s| {
+            s.flaps
+        }),
+    ];
+    for (name, help, read) in counters {
+        family(
+            e,
+            name,
+            help,
+            MetricType::Counter,
+            sessions.iter().map(|s| (session_labels(s), read(s))),
+        )?;
+    }
+    Ok(())
 }

@@ -123,6 +123,11 @@ pub enum Show {
     Counters,
     Config,
     Static,
+    /// BFD sessions, or the one with `peer`.
+    Bfd {
+        #[serde(default)]
+        peer: Option<IpAddr>,
+    },
 }
 
 impl Show {
@@ -136,6 +141,7 @@ impl Show {
         "counters",
         "config",
         "static",
+        "bfd",
     ];
 }
 
@@ -750,6 +756,64 @@ pub struct Group {
     pub tiers: Vec<Tier>,
 }
 
+/// `show bfd`: the sessions the dataplane core runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdReply {
+    pub sessions: Vec<BfdSession>,
+    /// Packets to the BFD ports no session took: not BFD, malformed, or
+    /// for no session.
+    pub unmatched: BfdUnmatched,
+    /// How old the dataplane's last copy of its sessions is; `null` if it
+    /// has not published one yet.
+    pub snapshot_age_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdUnmatched {
+    pub malformed: u64,
+    pub no_session: u64,
+    /// State changes the control plane did not take in time (the
+    /// dataplane acted on them regardless).
+    pub events_dropped: u64,
+}
+
+/// One BFD session (RFC 5880 names in the comments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdSession {
+    pub peer: IpAddr,
+    pub local: IpAddr,
+    /// The port of a single-hop session; `null` for multihop.
+    pub interface: Option<String>,
+    pub multihop: bool,
+    /// `admin_down`, `down`, `init`, `up` (bfd.SessionState).
+    pub state: String,
+    pub remote_state: String,
+    pub local_discriminator: u32,
+    pub remote_discriminator: u32,
+    /// Time in the current state.
+    pub for_ms: u64,
+    /// Negotiated transmit interval, µs.
+    pub tx_interval_us: u32,
+    /// The interval the peer sends at, µs.
+    pub rx_interval_us: u32,
+    pub detect_time_us: u64,
+    pub remote_detect_multiplier: u8,
+    /// bfd.LocalDiag and the peer's last diagnostic.
+    pub local_diag: String,
+    pub remote_diag: String,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub dropped: u64,
+    pub auth_failures: u64,
+    pub ttl_failures: u64,
+    pub flaps: u64,
+    /// Held back by dampening.
+    pub dampened: bool,
+    /// The session holds its guarded next hops live.
+    pub guards_live: bool,
+    pub udp_source_port: u16,
+}
+
 /// `show neighbors`: the dataplane's ARP/ND table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeighborsReply {
@@ -909,8 +973,12 @@ mod tests {
             Show::Counters,
             Show::Config,
             Show::Static,
+            Show::Bfd { peer: None },
+            Show::Bfd {
+                peer: Some("192.0.2.2".parse().unwrap()),
+            },
         ];
-        assert_eq!(requests.len() - 2, Show::KINDS.len(), "one of each kind");
+        assert_eq!(requests.len() - 3, Show::KINDS.len(), "one of each kind");
         for show in requests {
             let request = Request::Show(show);
             let line = encode_request(&request);

@@ -19,4 +19,4 @@ pub mod state;
 pub use config_control::ConfigControl;
 pub use neighbor_snapshot::NeighborSnapshot;
 pub use server::{ManagementServer, ServerError};
-pub use state::{PortRuntime, RouterState};
+pub use state::{BfdStatus, BfdStatusSource, PortRuntime, RouterState};

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use controlplane::rib::{Rib, RouteKind};
 use controlplane::route::{RouteNextHop, RouteSource as RibSource};
+use dataplane::bfd::{EngineCounters, SessionStatus, State};
 use dataplane::fib::{FibWriter, FlowHasher, GroupId, NextHopGroup, NextHopId, RouteTarget};
 use dataplane::packet::MacAddr;
 use dataplane::pipeline::{CoreCounters, DropReason, PuntClass};
@@ -23,10 +24,10 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::api::{
-    ApiError, ConfigReply, CountersReply, ErrorCode, FamilyCounts, FibQuery, FibReply, FibVerdict,
-    Flow, Group, Interface, InterfacesReply, LinkState, NamedPortCounters, Neighbor, NeighborHint,
-    NeighborsReply, NextHop, NexthopGroupsReply, PortCounters, Request, Route, RouteSource,
-    RoutesReply, Show, Target, Tier,
+    ApiError, BfdReply, BfdSession, BfdUnmatched, ConfigReply, CountersReply, ErrorCode,
+    FamilyCounts, FibQuery, FibReply, FibVerdict, Flow, Group, Interface, InterfacesReply,
+    LinkState, NamedPortCounters, Neighbor, NeighborHint, NeighborsReply, NextHop,
+    NexthopGroupsReply, PortCounters, Request, Route, RouteSource, RoutesReply, Show, Target, Tier,
 };
 use super::config_control::ConfigControl;
 use super::neighbor_snapshot::NeighborSnapshot;
@@ -38,6 +39,34 @@ fn forward_hops(hops: &[RouteNextHop]) -> Vec<(u8, PortId, Option<IpAddr>, u32)>
     hops.iter()
         .filter_map(|h| Some((h.tier, h.port?, h.gateway, h.weight)))
         .collect()
+}
+
+/// The dataplane's BFD sessions as last published.
+#[derive(Debug, Clone)]
+pub struct BfdStatus {
+    pub sessions: Vec<SessionStatus>,
+    pub counters: EngineCounters,
+    /// When the copy was taken, on the dataplane's clock (the one
+    /// `SessionStatus::since` is on).
+    pub taken_at: u64,
+    /// How long ago that was.
+    pub age: std::time::Duration,
+}
+
+/// Where `show bfd` and `/metrics` read the sessions from.
+pub trait BfdStatusSource: Send + Sync {
+    /// `None` until the dataplane has published once.
+    fn status(&self) -> Option<BfdStatus>;
+}
+
+/// RFC 5880 §4.1 state, as the API writes it.
+fn bfd_state(state: State) -> String {
+    match state {
+        State::AdminDown => "admin_down".into(),
+        State::Down => "down".into(),
+        State::Init => "init".into(),
+        State::Up => "up".into(),
+    }
 }
 
 /// IP protocols whose first four bytes are ports the flow hash reads.
@@ -76,6 +105,8 @@ pub struct RouterState {
     /// The running RIB; `None` in an offline state, whose routes are the
     /// configuration's. Locked before `fib` when both are needed.
     pub rib: Option<Arc<Mutex<Rib>>>,
+    /// The dataplane's BFD sessions; `None` when nothing publishes them.
+    pub bfd: Option<Arc<dyn BfdStatusSource>>,
 }
 
 /// A route the configuration asks for, before asking the FIB.
@@ -139,6 +170,7 @@ impl RouterState {
             carrier: Box::new(|_| None),
             config_control: None,
             rib: None,
+            bfd: None,
         })
     }
 
@@ -164,6 +196,69 @@ impl RouterState {
                 config: Config::clone(&self.config()),
             }),
             Show::Static => to_value(&self.static_routes()),
+            Show::Bfd { peer } => to_value(&self.bfd_sessions(*peer)),
+        }
+    }
+
+    /// `show bfd`: every session, or those with `peer`.
+    pub fn bfd_sessions(&self, peer: Option<IpAddr>) -> BfdReply {
+        let Some(status) = self.bfd.as_ref().and_then(|b| b.status()) else {
+            return BfdReply {
+                sessions: Vec::new(),
+                unmatched: BfdUnmatched::default(),
+                snapshot_age_ms: None,
+            };
+        };
+        let config = self.config();
+        let age_ns = u64::try_from(status.age.as_nanos()).unwrap_or(u64::MAX);
+        let sessions = status
+            .sessions
+            .iter()
+            .filter(|s| peer.is_none_or(|p| s.key.peer == p))
+            .map(|s| BfdSession {
+                peer: s.key.peer,
+                local: s.key.local,
+                interface: s.key.port.map(|p| {
+                    config
+                        .ports
+                        .get(usize::from(p))
+                        .map_or_else(|| format!("port{p}"), |port| port.name.clone())
+                }),
+                multihop: s.key.multihop,
+                state: bfd_state(s.state),
+                remote_state: bfd_state(s.remote_state),
+                local_discriminator: s.local_discriminator,
+                remote_discriminator: s.remote_discriminator,
+                for_ms: status
+                    .taken_at
+                    .saturating_sub(s.since)
+                    .saturating_add(age_ns)
+                    / 1_000_000,
+                tx_interval_us: s.negotiated_tx_us,
+                rx_interval_us: s.negotiated_rx_us,
+                detect_time_us: s.detect_time_us,
+                remote_detect_multiplier: s.remote_detect_mult,
+                local_diag: s.local_diag.to_string(),
+                remote_diag: s.remote_diag.to_string(),
+                rx_packets: s.counters.rx,
+                tx_packets: s.counters.tx,
+                dropped: s.counters.dropped,
+                auth_failures: s.counters.auth_failures,
+                ttl_failures: s.counters.ttl_failures,
+                flaps: s.flaps,
+                dampened: s.dampened,
+                guards_live: s.guards_live,
+                udp_source_port: s.src_port,
+            })
+            .collect();
+        BfdReply {
+            sessions,
+            unmatched: BfdUnmatched {
+                malformed: status.counters.malformed,
+                no_session: status.counters.no_session,
+                events_dropped: status.counters.events_dropped,
+            },
+            snapshot_age_ms: Some(u64::try_from(status.age.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 
@@ -799,6 +894,69 @@ via = "192.0.2.1"
     fn state() -> RouterState {
         let config = parse_str(CONFIG, "test.toml", &ValidationEnv { cpu_count: 4 }).unwrap();
         RouterState::offline(config).unwrap()
+    }
+
+    struct OneSession(SessionStatus);
+
+    impl BfdStatusSource for OneSession {
+        fn status(&self) -> Option<BfdStatus> {
+            Some(BfdStatus {
+                sessions: vec![self.0],
+                counters: EngineCounters {
+                    malformed: 2,
+                    ..EngineCounters::default()
+                },
+                taken_at: 5_000_000_000,
+                age: std::time::Duration::from_millis(40),
+            })
+        }
+    }
+
+    #[test]
+    fn show_bfd_names_the_port_and_ages_the_state_from_the_dataplane_clock() {
+        let mut s = state();
+        assert_eq!(s.bfd_sessions(None).snapshot_age_ms, None, "nothing published");
+        let key = dataplane::bfd::SessionKey::single_hop(
+            1,
+            "192.0.2.2".parse().unwrap(),
+            "192.0.2.1".parse().unwrap(),
+        );
+        let mut engine = dataplane::bfd::BfdEngine::new(1, 4);
+        let liveness = dataplane::fib::Liveness::new(8);
+        engine
+            .apply(
+                dataplane::bfd::BfdCommand::Add {
+                    key,
+                    params: dataplane::bfd::SessionParams::default(),
+                    guards: Vec::new(),
+                },
+                3_000_000_000,
+                &liveness,
+            )
+            .unwrap();
+        let status = engine.session(&key).unwrap();
+        s.bfd = Some(Arc::new(OneSession(status)));
+        let reply = s.bfd_sessions(None);
+        assert_eq!(reply.sessions.len(), 1);
+        let b = &reply.sessions[0];
+        assert_eq!(b.interface.as_deref(), Some("up1"));
+        assert_eq!(b.state, "down");
+        assert!(!b.multihop);
+        assert_eq!(b.for_ms, 2_040, "5 s taken - 3 s since + 40 ms age");
+        assert_eq!(reply.unmatched.malformed, 2);
+        assert_eq!(reply.snapshot_age_ms, Some(40));
+        assert!(
+            s.bfd_sessions(Some("10.9.9.9".parse().unwrap()))
+                .sessions
+                .is_empty(),
+            "filtered by peer"
+        );
+        let json = s
+            .answer(&Request::Show(Show::Bfd {
+                peer: Some("192.0.2.1".parse().unwrap()),
+            }))
+            .unwrap();
+        assert_eq!(json["sessions"][0]["peer"], "192.0.2.1");
     }
 
     fn net(s: &str) -> IpNet {
