@@ -13,9 +13,9 @@ use super::document::{Field, TableView};
 use super::location::{Located, Location};
 use super::model::{
     BfdAuthType, BindMode, DEFAULT_BFD_PROFILE, EcmpConfig, IcmpConfig, IdlePolicy,
-    KernelRoutesConfig, MAX_BFD_INTERVAL_MS, MAX_ICMP_RATE, MIN_BFD_INTERVAL_MS, MAX_MTU,
-    MAX_PROBE_INTERVAL_MS, MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES,
-    MAX_TIERS, MAX_WEIGHT, MIN_MTU, MIN_PROBE_INTERVAL_MS, ManagementConfig, MetricsConfig,
+    KernelRoutesConfig, MAX_BFD_INTERVAL_MS, MAX_ICMP_RATE, MAX_MTU, MAX_PROBE_INTERVAL_MS,
+    MAX_REACHABLE_TIME_MS, MAX_RETRANS_TIME_MS, MAX_SOCKET_PATH_BYTES, MAX_TIERS, MAX_WEIGHT,
+    MIN_BFD_INTERVAL_MS, MIN_MTU, MIN_PROBE_INTERVAL_MS, ManagementConfig, MetricsConfig,
     NeighborConfig, ProbeKind, XdpMode,
 };
 use super::suggestion::did_you_mean;

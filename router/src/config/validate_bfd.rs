@@ -94,8 +94,7 @@ pub(super) fn next_hops(
             let Some(name) = &parsed_hop.bfd else {
                 continue;
             };
-            if name.value != DEFAULT_BFD_PROFILE && !profiles.iter().any(|p| p.name == name.value)
-            {
+            if name.value != DEFAULT_BFD_PROFILE && !profiles.iter().any(|p| p.name == name.value) {
                 let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
                 d.error(
                     &name.at,

@@ -915,7 +915,11 @@ via = "192.0.2.1"
     #[test]
     fn show_bfd_names_the_port_and_ages_the_state_from_the_dataplane_clock() {
         let mut s = state();
-        assert_eq!(s.bfd_sessions(None).snapshot_age_ms, None, "nothing published");
+        assert_eq!(
+            s.bfd_sessions(None).snapshot_age_ms,
+            None,
+            "nothing published"
+        );
         let key = dataplane::bfd::SessionKey::single_hop(
             1,
             "192.0.2.2".parse().unwrap(),
