@@ -432,9 +432,12 @@ impl RouterState {
 
     /// Every candidate route, each marked selected if it is what the FIB
     /// holds for its prefix.
-    fn all_routes(&self, fib: &FibWriter) -> Vec<Route> {
+    /// `candidates`, each marked selected if it is what the FIB holds for
+    /// its prefix. The caller takes the candidates (locking the RIB) before
+    /// it locks the FIB: the control plane locks them in that order too.
+    fn all_routes(&self, fib: &FibWriter, candidates: Vec<Candidate>) -> Vec<Route> {
         let mut taken: HashSet<IpNet> = HashSet::new();
-        self.candidates()
+        candidates
             .into_iter()
             .map(|c| {
                 let installed = fib.route(c.prefix);
@@ -571,10 +574,11 @@ impl RouterState {
     /// `show routes [PREFIX]`: with a prefix, the routes equal to it or
     /// inside it.
     pub fn routes(&self, within: Option<IpNet>) -> RoutesReply {
+        let candidates = self.candidates();
         let fib = self.fib();
         let (ipv4, ipv6) = fib.route_counts();
         let routes = self
-            .all_routes(&fib)
+            .all_routes(&fib, candidates)
             .into_iter()
             .filter(|r| within.is_none_or(|w| w.contains(&r.prefix)))
             .collect();
@@ -584,15 +588,26 @@ impl RouterState {
         }
     }
 
-    /// `show static`: the configured static routes, installed or not.
+    /// `show static`: every configured static route, installed or not (a
+    /// route withdrawn because its next hops are unhealthy is listed, not
+    /// selected).
     pub fn static_routes(&self) -> RoutesReply {
-        let mut reply = self.routes(None);
-        reply.routes.retain(|r| r.source == RouteSource::Static);
-        reply
+        let candidates: Vec<Candidate> = self
+            .config_candidates()
+            .into_iter()
+            .filter(|c| c.source == RouteSource::Static)
+            .collect();
+        let fib = self.fib();
+        let (ipv4, ipv6) = fib.route_counts();
+        RoutesReply {
+            routes: self.all_routes(&fib, candidates),
+            fib_routes: FamilyCounts { ipv4, ipv6 },
+        }
     }
 
     /// Selected routes by source, for `/metrics`.
     pub fn selected_routes_by_source(&self) -> BTreeMap<RouteSource, usize> {
+        let candidates = self.candidates();
         let fib = self.fib();
         let mut counts: BTreeMap<RouteSource, usize> = [
             RouteSource::Connected,
@@ -602,7 +617,11 @@ impl RouterState {
         .into_iter()
         .map(|s| (s, 0))
         .collect();
-        for route in self.all_routes(&fib).into_iter().filter(|r| r.selected) {
+        for route in self
+            .all_routes(&fib, candidates)
+            .into_iter()
+            .filter(|r| r.selected)
+        {
             *counts.entry(route.source).or_default() += 1;
         }
         counts
@@ -677,6 +696,7 @@ impl RouterState {
             chosen: None,
             neighbor: None,
         };
+        let candidates = self.candidates();
         let fib = self.fib();
         let Some((len, target)) = fib.lookup(destination) else {
             return Ok(reply);
@@ -684,7 +704,7 @@ impl RouterState {
         let matched = IpNet::new(destination, len).map(|n| n.trunc()).ok();
         reply.matched = matched;
         reply.source = self
-            .all_routes(&fib)
+            .all_routes(&fib, candidates)
             .into_iter()
             .find(|r| r.selected && Some(r.prefix) == matched)
             .map(|r| r.source);
@@ -742,9 +762,14 @@ impl RouterState {
 
     /// `show nexthop-groups`: the groups the listed routes use.
     pub fn nexthop_groups(&self) -> NexthopGroupsReply {
+        let candidates = self.candidates();
         let fib = self.fib();
         let mut used: BTreeMap<u32, Vec<IpNet>> = BTreeMap::new();
-        for route in self.all_routes(&fib).into_iter().filter(|r| r.selected) {
+        for route in self
+            .all_routes(&fib, candidates)
+            .into_iter()
+            .filter(|r| r.selected)
+        {
             if let Target::Forward { group: Some(g), .. } = route.target {
                 used.entry(g).or_default().push(route.prefix);
             }
