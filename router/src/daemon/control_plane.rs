@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use controlplane::clock::MonotonicClock;
-use controlplane::event_loop::{ActionSink, EventLoop, ProtocolHandle};
-use controlplane::protocol::{Action, Input, PortId};
-use controlplane::route::RibUpdate;
-use controlplane::static_routing::{StaticNotification, StaticRouting, StaticRoutingConfig};
+use controlplane::event_loop::{EventLoop, ProtocolHandle};
+use controlplane::protocol::{Input, PortId};
+use controlplane::static_routing::{StaticRouting, StaticRoutingConfig};
 use crossbeam_channel::Receiver;
 use dataplane::bfd::BfdCommand;
 
@@ -22,74 +21,9 @@ use super::link_monitor::{self, LinkMonitor};
 use super::probe_io::ProbeIo;
 use super::routing::Routing;
 use super::static_config::static_routing_config;
+use super::static_sink::StaticSink;
 use super::{DaemonError, err};
 use crate::config::Config;
-
-/// What the static protocol's actions act on.
-struct StaticSink {
-    routing: Rc<RefCell<Routing>>,
-    probes: Rc<RefCell<ProbeIo>>,
-}
-
-impl ActionSink<StaticNotification> for StaticSink {
-    fn send(&mut self, port: PortId, _bytes: Vec<u8>) {
-        tracing::warn!(
-            port,
-            "the static protocol asked to send a packet; it has none to send"
-        );
-    }
-
-    fn rib(&mut self, update: RibUpdate) {
-        self.routing.borrow_mut().apply(update);
-    }
-
-    fn notify(&mut self, notification: StaticNotification) {
-        match notification {
-            StaticNotification::NextHopHealth { next_hop, live } => {
-                tracing::info!(
-                    port = next_hop.port,
-                    gateway = ?next_hop.gateway,
-                    live,
-                    "static next hop is now {}",
-                    if live { "healthy" } else { "unhealthy" }
-                );
-                self.routing
-                    .borrow_mut()
-                    .set_verdict(next_hop.port, next_hop.gateway, Some(live));
-            }
-            StaticNotification::SendProbe {
-                probe,
-                port,
-                kind,
-                target,
-                seq,
-            } => self
-                .probes
-                .borrow_mut()
-                .send(probe, port, kind, target, seq),
-            StaticNotification::ProbeState {
-                probe,
-                port,
-                target,
-                up,
-            } => tracing::info!(
-                probe,
-                port,
-                %target,
-                "probe target is {}",
-                if up { "answering" } else { "not answering" }
-            ),
-        }
-    }
-
-    fn observe(&mut self, _now: u64, action: &Action<StaticNotification>) {
-        // A probe's timer is cancelled exactly when the protocol stops the
-        // probe: its socket goes with it.
-        if let Action::CancelTimer { token } = action {
-            self.probes.borrow_mut().close(*token);
-        }
-    }
-}
 
 /// Hands a BFD command to the dataplane; gives it back when the channel
 /// is full (never blocks).

@@ -15,6 +15,7 @@ mod nexthop_health;
 mod probe_io;
 mod routing;
 pub mod static_config;
+mod static_sink;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
