@@ -6,6 +6,31 @@ use std::time::{Duration, Instant};
 
 use super::netns::{LabError, Netns};
 
+/// Every thread of `pid`: name, state, kernel stack.
+fn thread_stacks(pid: u32) -> String {
+    let mut out = String::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let read = |f: &str| std::fs::read_to_string(path.join(f)).unwrap_or_default();
+        let state = read("status")
+            .lines()
+            .find(|l| l.starts_with("State:"))
+            .unwrap_or_default()
+            .to_owned();
+        out.push_str(&format!(
+            "--- {} {} {}\n{}",
+            task.file_name().to_string_lossy(),
+            read("comm").trim(),
+            state,
+            read("stack")
+        ));
+    }
+    out
+}
+
 /// A vrouterd process; stopped (SIGTERM, then SIGKILL) on drop.
 pub struct VrouterdProcess {
     child: Option<Child>,
@@ -102,6 +127,25 @@ impl VrouterdProcess {
                 return status.success();
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // Say where it hangs before killing it: each thread's name and
+        // kernel stack (root can read them).
+        eprintln!(
+            "vrouterd (pid {}) did not exit within 10 s of SIGTERM; its threads:\n{}",
+            child.id(),
+            thread_stacks(child.id())
+        );
+        if let Ok(out) = Command::new("gdb")
+            .args([
+                "-p",
+                &child.id().to_string(),
+                "-batch",
+                "-ex",
+                "thread apply all bt 25",
+            ])
+            .output()
+        {
+            eprintln!("{}", String::from_utf8_lossy(&out.stdout));
         }
         let _ = child.kill();
         let _ = child.wait();
