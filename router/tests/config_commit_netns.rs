@@ -128,6 +128,26 @@ fn a_commit_adds_a_route_without_losing_a_packet_of_the_others_and_can_be_rolled
         "history keeps the comment: {history}"
     );
 
+    // `[icmp]` changes live: with errors-per-second = 0 the router stops
+    // answering TTL-expired probes, and starts again when it is restored.
+    let ttl_expired = || {
+        let out = lab.h1.try_sh("ping -n -c 1 -t 1 -W 1 10.2.0.2").unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("Time to live exceeded")
+    };
+    assert!(ttl_expired(), "the router answers TTL 1 with time exceeded");
+    let quiet = dir.join("quiet.toml");
+    std::fs::write(
+        &quiet,
+        config_with(&socket, "\n[icmp]\nerrors-per-second = 0\n"),
+    )
+    .unwrap();
+    vrctl(&socket, &["config", "commit", quiet.to_str().unwrap()]);
+    wait_until("ICMP errors stop", Duration::from_secs(5), || {
+        !ttl_expired()
+    });
+    vrctl(&socket, &["config", "rollback", "1"]);
+    wait_until("ICMP errors come back", Duration::from_secs(5), ttl_expired);
+
     // A commit that needs a restart is refused and changes nothing.
     let mtu = dir.join("mtu.toml");
     std::fs::write(

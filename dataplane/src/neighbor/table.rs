@@ -47,6 +47,13 @@ pub struct NeighborTable {
 }
 
 impl NeighborTable {
+    /// New reachable and retransmit times (a commit of `[neighbor]`): they
+    /// apply from each entry's next timer on; the entries stay.
+    pub fn set_timers(&mut self, reachable_ns: u64, retrans_ns: u64) {
+        self.config.reachable_ns = reachable_ns;
+        self.config.retrans_ns = retrans_ns;
+    }
+
     pub fn new(config: NeighborConfig) -> Self {
         let solicit_budget = TokenBucket::new(config.solicit_per_sec, config.solicit_burst, 0);
         Self {

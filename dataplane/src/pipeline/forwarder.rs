@@ -60,6 +60,17 @@ pub struct ForwarderConfig {
     pub bfd_seed: u64,
 }
 
+/// The knobs of a running forwarder a configuration commit may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwarderTuning {
+    pub icmp_errors_per_sec: u32,
+    pub icmp_error_burst: u32,
+    pub hash_seed: u64,
+    pub symmetric_hash: bool,
+    pub neighbor_reachable_ns: u64,
+    pub neighbor_retrans_ns: u64,
+}
+
 /// A packets-per-second limit with a burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PuntLimit {
@@ -271,6 +282,18 @@ impl Forwarder {
     /// The neighbor table, for `show neighbors`.
     pub fn neighbors(&self) -> &NeighborTable {
         &self.core.neighbors
+    }
+
+    /// Applies new ICMP error limits, ECMP hashing and neighbor timers
+    /// while forwarding (a configuration commit). A new hash seed moves
+    /// flows between ECMP members once, as on any router.
+    pub fn retune(&mut self, tuning: &ForwarderTuning, now_ns: u64) {
+        let c = &mut self.core;
+        c.icmp_v4 = TokenBucket::new(tuning.icmp_errors_per_sec, tuning.icmp_error_burst, now_ns);
+        c.icmp_v6 = TokenBucket::new(tuning.icmp_errors_per_sec, tuning.icmp_error_burst, now_ns);
+        c.hasher = FlowHasher::new(tuning.hash_seed, tuning.symmetric_hash);
+        c.neighbors
+            .set_timers(tuning.neighbor_reachable_ns, tuning.neighbor_retrans_ns);
     }
 
     /// Drops the packets that waited for a neighbor longer than allowed.

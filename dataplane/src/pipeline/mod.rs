@@ -17,6 +17,6 @@ pub mod rewrite;
 
 pub use core_loop::DataplaneCore;
 pub use counters::{CoreCounters, DropReason, PuntClass};
-pub use forwarder::{Forwarder, ForwarderConfig, PuntLimit};
+pub use forwarder::{Forwarder, ForwarderConfig, ForwarderTuning, PuntLimit};
 pub use output::{BurstOutput, Punted};
 pub use port_table::PortConfig;

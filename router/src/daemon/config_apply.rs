@@ -10,7 +10,10 @@
 //!   the RIB (and a probe whose check is unchanged keeps its verdict);
 //! - `[kernel-routes]`: the kernel copy is started, retuned or stopped;
 //! - `[[bfd-profile]]` and `bfd = …`: sessions are added, removed or
-//!   retimed (a poll sequence: a running session does not flap).
+//!   retimed (a poll sequence: a running session does not flap);
+//! - `[icmp]`, `[ecmp]`, `[neighbor]`: the dataplane is retuned between
+//!   two loop turns (neighbor entries and flows stay; a new hash seed
+//!   moves flows between ECMP members once).
 //!
 //! Everything else (ports, cores, dataplane knobs, management, metrics)
 //! is refused with the reason: those take effect at a restart. A refused
@@ -29,6 +32,7 @@ use serde_json::Value;
 use super::bfd_sessions::BfdSessions;
 use super::kernel_mirror::KernelMirror;
 use super::routing::Routing;
+use super::tuning_mailbox::{TuningMailbox, tuning};
 use super::static_config::static_routing_config;
 use crate::config::{
     ApplyError, ApplyReport, CommitManager, Config, ConfigApplier, ConfigDiff, ConfigStore,
@@ -39,7 +43,17 @@ use crate::mgmt::api::{ApiError, ConfigRequest, ErrorCode};
 use crate::mgmt::config_control::{ConfigControl, answer};
 
 /// Sections a commit can change while the router runs.
-const LIVE_SECTIONS: &[&str] = &["static-route", "kernel-routes", "bfd-profile"];
+const LIVE_SECTIONS: &[&str] = &[
+    "static-route",
+    "kernel-routes",
+    "bfd-profile",
+    "icmp",
+    "ecmp",
+    "neighbor",
+];
+
+/// The forwarder's knobs: retuned in the running dataplane.
+const TUNING_SECTIONS: &[&str] = &["icmp", "ecmp", "neighbor"];
 
 /// How long an API thread waits for the control plane to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,6 +96,7 @@ pub struct ConfigRunner {
     origin: Instant,
     twins: Vec<String>,
     state: Option<Arc<RouterState>>,
+    tuning: Option<Arc<TuningMailbox>>,
 }
 
 impl ConfigRunner {
@@ -109,6 +124,7 @@ impl ConfigRunner {
             origin,
             twins,
             state: None,
+            tuning: None,
         })
     }
 
@@ -118,6 +134,10 @@ impl ConfigRunner {
 
     pub fn set_router_state(&mut self, state: Arc<RouterState>) {
         self.state = Some(state);
+    }
+
+    pub fn set_tuning_mailbox(&mut self, tuning: Arc<TuningMailbox>) {
+        self.tuning = Some(tuning);
     }
 
     /// Answers one request.
@@ -136,6 +156,7 @@ impl ConfigRunner {
             bfd,
             twins: &self.twins,
             state: self.state.as_ref(),
+            tuning: self.tuning.as_deref(),
         };
         let answer = answer(
             &mut self.manager,
@@ -171,6 +192,7 @@ impl ConfigRunner {
             bfd,
             twins: &self.twins,
             state: self.state.as_ref(),
+            tuning: self.tuning.as_deref(),
         };
         if let Some(rollback) = self.manager.poll(now, &mut applier) {
             match &rollback.result {
@@ -197,6 +219,7 @@ pub struct DaemonApplier<'a> {
     bfd: &'a mut BfdSessions,
     twins: &'a [String],
     state: Option<&'a Arc<RouterState>>,
+    tuning: Option<&'a TuningMailbox>,
 }
 
 impl ConfigApplier for DaemonApplier<'_> {
@@ -264,6 +287,17 @@ impl ConfigApplier for DaemonApplier<'_> {
             if diff.touches("bfd-profile") {
                 restarted.push(ConfigUnit::section("bfd-profile"));
             }
+        }
+        if TUNING_SECTIONS.iter().any(|s| diff.touches(s)) {
+            if let Some(mailbox) = self.tuning {
+                mailbox.post(tuning(candidate));
+            }
+            restarted.extend(
+                TUNING_SECTIONS
+                    .iter()
+                    .filter(|s| diff.touches(s))
+                    .map(|s| ConfigUnit::section(s)),
+            );
         }
         if let Some(state) = self.state {
             state.set_config(Arc::new(candidate.clone()));

@@ -185,4 +185,9 @@ impl ControlPlane {
     pub fn set_router_state(&mut self, state: Arc<crate::mgmt::RouterState>) {
         self.config.set_router_state(state);
     }
+
+    /// Where commits of `[icmp]`, `[ecmp]` and `[neighbor]` go.
+    pub fn set_tuning_mailbox(&mut self, tuning: Arc<super::tuning_mailbox::TuningMailbox>) {
+        self.config.set_tuning_mailbox(tuning);
+    }
 }

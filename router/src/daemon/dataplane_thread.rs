@@ -5,14 +5,14 @@
 //! for the management API, pace when idle.
 //! Runs pinned, until the stop flag is raised.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dataplane::pipeline::DataplaneCore;
 use dataplane::port::{PortId, PortIo};
 
 use super::bfd_channel::BfdDataplaneSide;
+use super::tuning_mailbox::TuningMailbox;
 use crate::config::IdlePolicy;
 use crate::host::TapDevice;
 use crate::mgmt::NeighborSnapshot;
@@ -27,17 +27,31 @@ const IDLE_SPINS: u32 = 1024;
 /// latency the first packet after a pause sees.
 const MAX_IDLE_SLEEP: Duration = Duration::from_micros(200);
 
+/// What the dataplane loop shares with the other threads.
+pub struct Shared<'a> {
+    /// Punted frames the host twin would not take.
+    pub host_drops: &'a AtomicU64,
+    /// The neighbor table's copy for the API.
+    pub neighbors: &'a NeighborSnapshot,
+    /// New forwarder knobs from a commit.
+    pub tuning: &'a TuningMailbox,
+}
+
 /// Runs the loop until `stop` is set. `taps[i]` is port `i`'s twin;
 /// `bfd` is the dataplane's end of the BFD channel.
 pub fn run<P: PortIo>(
     core: &mut DataplaneCore<P>,
     taps: &[&TapDevice],
     idle: IdlePolicy,
-    stop: &Arc<AtomicBool>,
-    host_drops: &Arc<std::sync::atomic::AtomicU64>,
-    neighbors: &NeighborSnapshot,
+    stop: &AtomicBool,
+    shared: &Shared<'_>,
     bfd: &mut BfdDataplaneSide,
 ) {
+    let Shared {
+        host_drops,
+        neighbors,
+        tuning,
+    } = *shared;
     let publish_every = PUBLISH_INTERVAL.as_nanos() as u64;
     let mut published_at = 0u64;
     let mut taps_polled_at = 0u64;
@@ -51,6 +65,10 @@ pub fn run<P: PortIo>(
         // Session commands in, state changes out, status copied: after the
         // poll, so a new session's first packet goes out next turn.
         work += bfd.service(&mut core.forwarder, now);
+        if let Some(t) = tuning.take() {
+            core.forwarder.retune(&t, now);
+            tracing::info!(?t, "dataplane retuned by a commit");
+        }
 
         // Host → wire: what the kernel sends through each twin. A read is
         // a syscall per twin, so under load the twins are polled every

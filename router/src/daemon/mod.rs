@@ -16,6 +16,7 @@ mod probe_io;
 mod routing;
 pub mod static_config;
 mod static_sink;
+mod tuning_mailbox;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ use config_apply::{ConfigChannel, ConfigRunner};
 use control_plane::ControlPlane;
 use kernel_mirror::KernelMirror;
 use probe_io::ProbeIo;
+use tuning_mailbox::TuningMailbox;
 use routing::{Routing, lock};
 
 /// Prefix of the TAP twins' names (`vr-eth0`); leftovers with it from a
@@ -322,7 +324,9 @@ fn run_with_twins(
         bfd: Some(Arc::clone(&bfd_snapshot) as Arc<dyn mgmt::BfdStatusSource>),
         config_control: Some(Arc::new(ConfigChannel::new(jobs_tx))),
     });
+    let tuning = Arc::new(TuningMailbox::default());
     control.set_router_state(Arc::clone(&state));
+    control.set_tuning_mailbox(Arc::clone(&tuning));
     control.set_bfd_sender(Box::new(move |cmd| bfd_control.send(cmd).err()));
     // The API and metrics threads inherit this thread's core: pin first,
     // so they run beside the control plane, never on the dataplane's core.
@@ -330,26 +334,21 @@ fn run_with_twins(
     let services = mgmt::services::start(config, &state).map_err(DaemonError)?;
 
     std::thread::scope(|scope| {
-        let dp_stop_thread = Arc::clone(&dp_stop);
-        let host_drops_thread = Arc::clone(&host_drops);
+        let dp_stop_ref = &dp_stop;
         let core_ref = &mut core;
         let taps_ref = &taps;
-        let neighbors_ref = &neighbors;
+        let shared = dataplane_thread::Shared {
+            host_drops: &host_drops,
+            neighbors: &neighbors,
+            tuning: &tuning,
+        };
         let bfd_ref = &mut bfd_side;
         let idle = config.system.idle;
         let handle = std::thread::Builder::new()
             .name("vr-dataplane".into())
             .spawn_scoped(scope, move || {
                 pin("dataplane", dataplane_core);
-                dataplane_thread::run(
-                    core_ref,
-                    taps_ref,
-                    idle,
-                    &dp_stop_thread,
-                    &host_drops_thread,
-                    neighbors_ref,
-                    bfd_ref,
-                );
+                dataplane_thread::run(core_ref, taps_ref, idle, dp_stop_ref, &shared, bfd_ref);
             })
             .map_err(|e| err("starting the dataplane thread", e))?;
         tracing::info!(dataplane_core, control_core, "vrouterd running");
