@@ -32,8 +32,8 @@ use serde_json::Value;
 use super::bfd_sessions::BfdSessions;
 use super::kernel_mirror::KernelMirror;
 use super::routing::Routing;
-use super::tuning_mailbox::{TuningMailbox, tuning};
 use super::static_config::static_routing_config;
+use super::tuning_mailbox::{TuningMailbox, tuning};
 use crate::config::{
     ApplyError, ApplyReport, CommitManager, Config, ConfigApplier, ConfigDiff, ConfigStore,
     ConfigUnit, Now, ValidationEnv,

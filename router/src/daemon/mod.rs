@@ -36,8 +36,8 @@ use config_apply::{ConfigChannel, ConfigRunner};
 use control_plane::ControlPlane;
 use kernel_mirror::KernelMirror;
 use probe_io::ProbeIo;
-use tuning_mailbox::TuningMailbox;
 use routing::{Routing, lock};
+use tuning_mailbox::TuningMailbox;
 
 /// Prefix of the TAP twins' names (`vr-eth0`); leftovers with it from a
 /// crashed run are removed at start.
