@@ -704,6 +704,63 @@ fn fast_reroute(extra_routes: usize, a_addr: IpAddr, b_addr: IpAddr) {
 }
 
 #[test]
+fn a_stalled_core_reads_its_rx_ring_before_declaring_sessions_down() {
+    let mut lab = Lab::new(0);
+    let a_key = SessionKey::single_hop(LINK, A4.into(), B4.into());
+    let b_key = SessionKey::single_hop(LINK, B4.into(), A4.into());
+    // A detects B's loss in 30 ms; A asks B to wait 20 packets (200 ms)
+    // before declaring A lost, so a 50 ms stall of A is not a failure.
+    let mut a_params = params_10ms();
+    a_params.detect_mult = 20;
+    lab.a
+        .core
+        .forwarder
+        .apply_bfd(
+            BfdCommand::Add {
+                key: a_key,
+                params: a_params,
+                guards: vec![NH_B],
+            },
+            lab.now,
+        )
+        .expect("valid session");
+    lab.b.add(b_key, Vec::new(), lab.now);
+    lab.bring_up(&a_key, &b_key);
+    // Until the poll sequence after Up ends, the slow start timers rule.
+    let fast = lab.run_until(2_000, |lab| {
+        lab.a
+            .core
+            .forwarder
+            .bfd()
+            .session(&a_key)
+            .is_some_and(|s| s.detect_time_us == 30_000)
+    });
+    assert!(fast, "A's detection time settles at 3 × 10 ms");
+
+    // A's thread is descheduled for 50 ms (its detection time of B: 30 ms)
+    // while B keeps sending; B's packets wait in A's rx ring.
+    for _ in 0..50 {
+        lab.now += MS;
+        let from_b = lab.b.poll(lab.now);
+        for frame in &from_b[LINK as usize] {
+            lab.a.core.ports[LINK as usize].inject(frame);
+        }
+    }
+    lab.a.poll(lab.now);
+    assert_eq!(
+        lab.a.state(&a_key),
+        State::Up,
+        "the waiting packets count: no false Down after a stall"
+    );
+    assert!(lab.a.live(NH_B));
+
+    // A real silence is still caught: B stops, A keeps turning.
+    lab.b_alive = false;
+    let down = lab.run_until(200, |lab| lab.a.state(&a_key) != State::Up);
+    assert!(down, "a silent peer is still declared Down");
+}
+
+#[test]
 fn ipv4_failure_moves_traffic_to_the_backup_in_the_detecting_turn() {
     fast_reroute(0, A4.into(), B4.into());
 }

@@ -4,6 +4,7 @@
 
 mod afxdp_generator;
 mod cpu_usage;
+mod failover;
 mod frame_template;
 mod fwd;
 mod live_frames_generator;
@@ -30,6 +31,10 @@ enum Command {
     /// Forwarding rate of vrouterd vs the Linux kernel, the raw AF_XDP
     /// forwarder and DPDK testpmd on a veth lab, rounds interleaved (root).
     Fwd(fwd::FwdArgs),
+    /// Traffic lost when the primary gateway fails (link down, BFD
+    /// daemon stopped, silent), vrouterd vs FRR bgpd+bfdd on the same
+    /// two-gateway lab, trials interleaved (root).
+    Failover(failover::FailoverArgs),
     /// Forward between two interfaces over AF_XDP with nothing but a MAC
     /// and TTL rewrite: the I/O ceiling the router is measured against.
     RawForward(raw_forwarder::RawForwardArgs),
@@ -41,6 +46,12 @@ enum Command {
     /// Agent of `fwd`: count and drop the benchmark's frames in XDP,
     /// driven by lines on stdin (read).
     XdpSink(sink_counter::XdpSinkArgs),
+    /// Agent of `failover`: send the probe's sequenced, timestamped UDP
+    /// datagrams, driven by lines on stdin (start, sent, stop, log).
+    ProbeSend(failover::probe::ProbeSendArgs),
+    /// Agent of `failover`: log the probe datagrams that arrive, driven
+    /// by lines on stdin (count, log).
+    ProbeRecv(failover::probe::ProbeRecvArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +62,9 @@ fn main() -> ExitCode {
         Command::AfxdpGen(args) => afxdp_generator::run(args),
         Command::XdpGen(args) => live_frames_generator::run(args),
         Command::XdpSink(args) => sink_counter::run(args),
+        Command::Failover(args) => failover::run(args),
+        Command::ProbeSend(args) => failover::probe::run_sender(args),
+        Command::ProbeRecv(args) => failover::probe::run_receiver(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

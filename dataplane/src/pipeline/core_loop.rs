@@ -24,7 +24,13 @@ pub struct DataplaneCore<P: PortIo> {
     pub ports: Vec<P>,
     pub output: BurstOutput,
     burst: Burst,
+    /// When the last turn ran, to tell a stall from a busy loop.
+    last_turn_ns: Option<u64>,
 }
+
+/// A gap between two turns longer than this is a stall, not work: a
+/// turn takes microseconds, an idle backoff sleeps at most 200 µs.
+const STALL_NS: u64 = 2_000_000;
 
 impl<P: PortIo> DataplaneCore<P> {
     pub fn new(
@@ -41,6 +47,7 @@ impl<P: PortIo> DataplaneCore<P> {
             ports,
             output,
             burst: Burst::new(),
+            last_turn_ns: None,
         }
     }
 
@@ -49,10 +56,19 @@ impl<P: PortIo> DataplaneCore<P> {
     pub fn poll(&mut self, now_ns: u64) -> PollStats {
         let mut stats = PollStats::default();
         // BFD timers first: a detection timeout that passed while the core
-        // slept or worked clears its next hops' liveness before this turn's
-        // bursts are routed.
-        self.forwarder
-            .poll_bfd(now_ns, &mut self.pool, &mut self.output);
+        // worked clears its next hops' liveness before this turn's bursts
+        // are routed. Not after a stall (the thread was descheduled or
+        // slept): the peer's packets may be waiting in the rx ring, and
+        // expiring first would declare every session Down at once; then
+        // the check after receiving decides, one burst later.
+        let stalled = self
+            .last_turn_ns
+            .is_some_and(|last| now_ns.saturating_sub(last) > STALL_NS);
+        self.last_turn_ns = Some(now_ns);
+        if !stalled {
+            self.forwarder
+                .poll_bfd(now_ns, &mut self.pool, &mut self.output);
+        }
         for (i, io) in self.ports.iter_mut().enumerate() {
             self.burst.clear();
             io.rx_burst(&mut self.pool, &mut self.burst);

@@ -5,10 +5,12 @@
 //! runs never collide, and is removed in `Drop` — its processes first —
 //! also when the caller panics. Traffic stays inside these namespaces.
 
+mod frr;
 mod netns;
 mod two_gateways;
 mod vrouterd_process;
 
+pub use frr::{Frr, FrrBfdPeer, FrrDaemon, frr_installed, parse_bfd_peers};
 pub use netns::{LabError, Netns, is_root, unique_tag, veth};
 pub use two_gateways::{
     DESTINATION, SERVER_CONFIG, SERVER_PORTS, TTL_VIA_GW1, TTL_VIA_GW2, TwoGatewayLab,
