@@ -197,9 +197,11 @@ pub fn deliver<P: Protocol + ?Sized>(
     }
 }
 
-/// Packet bytes as a lowercase hex string: a recorded OSPF hello stays one
-/// readable token instead of a JSON array of numbers.
-mod hex_bytes {
+/// Packet bytes as a lowercase hex string: a recorded OSPF hello or BGP
+/// message stays one readable token instead of a JSON array of numbers.
+/// Protocols' own events carrying bytes use it too
+/// (`#[serde(with = "crate::protocol::hex_bytes")]`).
+pub(crate) mod hex_bytes {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serializer};
 

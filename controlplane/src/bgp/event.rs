@@ -80,7 +80,7 @@ pub enum BgpEvent {
     /// Bytes read from a connection, in order; any split is fine.
     Bytes {
         conn: ConnId,
-        #[serde(with = "hex_bytes")]
+        #[serde(with = "crate::protocol::hex_bytes")]
         data: Vec<u8>,
     },
     /// The connection closed or failed (FIN, RST, write error).
@@ -130,7 +130,7 @@ pub enum BgpNotification {
     Send {
         peer: IpAddr,
         conn: ConnId,
-        #[serde(with = "hex_bytes")]
+        #[serde(with = "crate::protocol::hex_bytes")]
         bytes: Vec<u8>,
     },
     /// Close the connection once what was sent on it is flushed (a
@@ -161,46 +161,6 @@ pub enum BgpNotification {
         limit: u32,
         teardown: bool,
     },
-}
-
-/// Byte strings as lowercase hex in recordings: a message stays one
-/// readable token instead of an array of numbers.
-mod hex_bytes {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut text = String::with_capacity(bytes.len() * 2);
-        for &byte in bytes {
-            text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-        }
-        serializer.serialize_str(&text)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        if !text.len().is_multiple_of(2) {
-            return Err(D::Error::custom("hex bytes: odd number of digits"));
-        }
-        text.as_bytes()
-            .chunks_exact(2)
-            .map(|pair| match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(high), Some(low)) => Ok(high << 4 | low),
-                _ => Err(D::Error::custom("hex bytes: not a hex digit")),
-            })
-            .collect()
-    }
-
-    fn nibble(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            b'A'..=b'F' => Some(digit - b'A' + 10),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
